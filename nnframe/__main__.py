@@ -1,0 +1,7 @@
+"""``python -m nnframe``: the same as the ``nnframe`` command."""
+
+import sys
+
+from nnframe.cli import main
+
+sys.exit(main())

@@ -1,0 +1,476 @@
+"""Layer, the base class every nnframe layer derives from, and the ``@layer`` decorator."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+import numpy as np
+
+from nnframe.errors import ArgumentError, ArgumentTypeError, CacheMissError, StateDictError
+from nnframe.grad_mode import is_grad_enabled, no_grad
+from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
+from nnframe.parameter import Buffer, Parameter
+
+__all__ = ["Layer", "Summary", "layer"]
+
+T = TypeVar("T")
+L = TypeVar("L", bound="Layer")
+
+# Attributes the base class keeps for itself; discovery skips them.
+_BASE_ATTRIBUTES = frozenset({"training", "_cache"})
+
+
+def layer(cls: type[T]) -> type[T]:
+    """Declare a layer class with attrs: ``attrs.define(eq=False)``.
+
+    Gives typed, validated hyperparameters, a generated ``__init__`` and ``__repr__``,
+    slots, and identity comparison (layers compare and hash by identity).
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> @nf.layer
+    ... class Scale(nf.Layer):
+    ...     factor: float = 2.0
+    ...     def forward(self, x):
+    ...         return self.factor * x
+    ...     def backward(self, grad_y):
+    ...         return self.factor * grad_y
+    >>> Scale(3.0)(np.ones((1, 2)))
+    array([[3., 3.]])
+    """
+    return attrs.define(cls, eq=False)
+
+
+def _slot_names(cls: type) -> Iterator[str]:
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__"):
+                yield name
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Layer:
+    """Base class of all layers: forward, backward and an internal cache.
+
+    A layer computes ``y = forward(x)`` and stores what its backward pass needs with
+    :meth:`save_for_backward`; ``backward(grad_y)`` fetches it with :meth:`saved`, adds
+    the parameters' gradients into each ``Parameter.grad`` and returns the gradient with
+    respect to ``x``. Arrays are batch-first: ``x.shape == (batch, ...)``.
+
+    Subclass it with a plain ``__init__`` (call ``super().__init__()``), with
+    ``@nnframe.layer`` or with a plain ``@attrs.define``: parameters and sub-layers are
+    found automatically, recursively, in definition order, each once even when shared.
+
+    Attributes
+    ----------
+    training : bool
+        Training mode (True) or evaluation mode (False); see :meth:`train`.
+    kinks : tuple of float
+        Class attribute: input values where the layer is not differentiable (``(0.0,)``
+        for ReLU). Gradient checks keep inputs away from them.
+    stochastic : bool
+        Class attribute: the forward pass draws random numbers (Dropout). Gradient checks
+        replay the layer's generator so every evaluation sees the same draws.
+    batch_independent : bool
+        Class attribute: example ``i`` of the output depends on example ``i`` of the input
+        alone (False for BatchNorm in training mode).
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> class Double(nf.Layer):
+    ...     def forward(self, x):
+    ...         return 2 * x
+    ...     def backward(self, grad_y):
+    ...         return 2 * grad_y
+    >>> Double()(np.array([[1.0, -1.0]]))
+    array([[ 2., -2.]])
+    """
+
+    kinks: ClassVar[tuple[float, ...]] = ()
+    stochastic: ClassVar[bool] = False
+    batch_independent: ClassVar[bool] = True
+
+    # Class-level defaults, so that attrs subclasses (whose generated __init__ does not
+    # call ours) start in training mode with no cache.
+    training: bool = True
+    _cache: dict[str, np.ndarray] | None = None
+
+    def __init__(self) -> None:
+        self.training = True
+        self._cache = None
+
+    # -- the contract -----------------------------------------------------------------
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute the layer's output and cache what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, ...)
+            The input. It is never modified.
+
+        Returns
+        -------
+        ndarray of shape (batch, ...)
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Back-propagate ``grad_y``, the gradient of the loss with respect to the output.
+
+        Adds each parameter's gradient into its ``Parameter.grad`` (accumulating, never
+        overwriting), releases the cache, and never divides by the batch size.
+
+        Parameters
+        ----------
+        grad_y : ndarray
+            Same shape as the output of the matching ``forward``. It is never modified.
+
+        Returns
+        -------
+        ndarray
+            The gradient with respect to the forward input, shaped like it.
+
+        Raises
+        ------
+        CacheMissError
+            When there is no cached forward pass (a layer that caches nothing may allow it).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Run :meth:`forward`."""
+        return self.forward(x)
+
+    # -- the cache --------------------------------------------------------------------
+
+    def save_for_backward(self, **arrays: np.ndarray) -> None:
+        """Cache arrays for ``backward``, replacing any older cache.
+
+        Under ``nnframe.no_grad()`` nothing is stored (and any older cache is dropped),
+        so inference keeps no activations alive.
+        """
+        self._cache = arrays if is_grad_enabled() else None
+
+    def saved(self, *names: str) -> Any:
+        """Fetch cached arrays by name and release the cache.
+
+        Returns
+        -------
+        ndarray or tuple of ndarray
+            One array for one name, a tuple in the order asked for several.
+
+        Raises
+        ------
+        CacheMissError
+            When there is no cache: backward without forward, forward under
+            ``no_grad()``, or a second backward after one forward.
+        """
+        cache = self._cache
+        if cache is None:
+            raise CacheMissError(
+                f"{self!r}: backward() needs the cache of a forward() pass and there is "
+                "none; run forward() outside no_grad() before each backward()"
+            )
+        self._cache = None
+        if len(names) == 1:
+            return cache[names[0]]
+        return tuple(cache[name] for name in names)
+
+    def has_cache(self) -> bool:
+        """Return whether this layer or a sub-layer holds a cache from ``forward``."""
+        return any(sub._cache is not None for _, sub in self.named_layers())
+
+    def clear_cache(self) -> None:
+        """Drop the caches of this layer and its sub-layers."""
+        for _, sub in self.named_layers():
+            sub._cache = None
+
+    # -- discovery --------------------------------------------------------------------
+
+    def _named_members(self) -> Iterator[tuple[str, Any]]:
+        """Yield ``(name, value)`` for the attributes discovery looks through.
+
+        attrs fields first, in declaration order, then instance attributes in assignment
+        order. Containers override this to name their children by position.
+        """
+        seen = set(_BASE_ATTRIBUTES)
+        if attrs.has(type(self)):
+            for field in attrs.fields(type(self)):  # type: ignore[arg-type]
+                seen.add(field.name)
+                if hasattr(self, field.name):
+                    yield field.name, getattr(self, field.name)
+        for name, value in getattr(self, "__dict__", {}).items():
+            if name not in seen:
+                yield name, value
+
+    def _walk(self) -> Iterator[tuple[str, Any]]:
+        """Yield ``(dotted name, object)`` for self, every sub-layer, Parameter and Buffer.
+
+        Depth-first in definition order; each object once, at its first name.
+        """
+        seen = {id(self)}
+
+        def visit(path: str, value: Any) -> Iterator[tuple[str, Any]]:
+            if isinstance(value, Layer | Parameter | Buffer):
+                if id(value) in seen:
+                    return
+                seen.add(id(value))
+                yield path, value
+                if isinstance(value, Layer):
+                    for name, member in value._named_members():
+                        yield from visit(_join(path, name), member)
+            elif isinstance(value, list | tuple):
+                for i, item in enumerate(value):
+                    yield from visit(_join(path, str(i)), item)
+
+        yield "", self
+        for name, member in self._named_members():
+            yield from visit(name, member)
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """Return ``(dotted name, Parameter)`` pairs, each Parameter once, in definition order.
+
+        Examples
+        --------
+        >>> import nnframe as nf
+        >>> model = nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU(), nf.Linear(4, 1, rng=0))
+        >>> [name for name, _ in model.named_parameters()]
+        ['0.weight', '0.bias', '2.weight', '2.bias']
+        """
+        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Parameter)]
+
+    def parameters(self) -> list[Parameter]:
+        """Return every Parameter of the layer and its sub-layers, each once."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, Buffer]]:
+        """Return ``(dotted name, Buffer)`` pairs of non-trainable state, each once."""
+        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Buffer)]
+
+    def named_layers(self) -> list[tuple[str, Layer]]:
+        """Return ``(dotted name, layer)`` for this layer (named ``""``) and every sub-layer."""
+        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Layer)]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero, in place."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    # -- modes ------------------------------------------------------------------------
+
+    def train(self: L, mode: bool = True) -> L:
+        """Set training mode (``mode=True``) or evaluation mode on every sub-layer.
+
+        Returns
+        -------
+        Layer
+            ``self``, so that ``model = Model().train()`` works.
+        """
+        if not isinstance(mode, bool):
+            raise ArgumentTypeError(f"train(mode) takes a bool; got {type(mode).__name__}")
+        for _, sub in self.named_layers():
+            sub.training = mode
+        return self
+
+    def eval(self: L) -> L:
+        """Set evaluation mode on every sub-layer; same as ``train(False)``."""
+        return self.train(False)
+
+    # -- state ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Return copies of every parameter and buffer value, by dotted name."""
+        return {
+            name: obj.value.copy()
+            for name, obj in self._walk()
+            if isinstance(obj, Parameter | Buffer)
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` into the parameters and buffers, in place.
+
+        Every name, shape and dtype is checked before anything is copied, and every
+        mismatch is reported at once.
+
+        Parameters
+        ----------
+        state : mapping of str to ndarray
+            As returned by :meth:`state_dict`.
+        strict : bool, default True
+            Whether missing and unexpected names are errors. Shapes and dtypes of the
+            names present in both are always checked.
+
+        Raises
+        ------
+        StateDictError
+            Listing every mismatch; nothing has been changed.
+        """
+        if not isinstance(state, Mapping):
+            raise ArgumentTypeError(
+                f"load_state_dict takes a mapping of names to arrays; got {type(state).__name__}"
+            )
+        own = {
+            name: obj for name, obj in self._walk() if isinstance(obj, Parameter | Buffer)
+        }
+        problems = []
+        if strict:
+            problems += [f"missing: {name!r}" for name in own if name not in state]
+            problems += [f"unexpected: {name!r}" for name in state if name not in own]
+        arrays = {}
+        for name in own.keys() & state.keys():
+            array = np.asarray(state[name])
+            want = own[name].value
+            if array.shape != want.shape:
+                problems.append(
+                    f"{name!r}: shape {format_shape(array.shape)} in the state dict, "
+                    f"{format_shape(want.shape)} in the model"
+                )
+            elif array.dtype != want.dtype:
+                problems.append(
+                    f"{name!r}: dtype {array.dtype} in the state dict, {want.dtype} in the model"
+                )
+            arrays[name] = array
+        if problems:
+            raise StateDictError(
+                f"{type(self).__name__}.load_state_dict: the state dict does not match the "
+                "model; nothing was loaded:\n  " + "\n  ".join(sorted(problems))
+            )
+        for name, array in arrays.items():
+            own[name].value[...] = array
+
+    def astype(self: L, dtype: np.typing.DTypeLike) -> L:
+        """Convert every parameter, gradient and buffer to the float ``dtype``, in place.
+
+        Layers with a ``dtype`` attribute (``Linear``) then cast their inputs to it.
+        Caches are dropped.
+
+        Returns
+        -------
+        Layer
+            ``self``.
+        """
+        try:
+            target = np.dtype(dtype)
+        except TypeError as error:
+            raise ArgumentTypeError(f"astype: {dtype!r} is not a dtype") from error
+        if target.kind != "f":
+            raise ArgumentError(f"astype: layers compute in a float dtype; got {target}")
+        for _, obj in self._walk():
+            if isinstance(obj, Parameter | Buffer):
+                obj.astype(target)
+            elif isinstance(obj, Layer):
+                obj._cache = None
+                if isinstance(getattr(obj, "dtype", None), np.dtype):
+                    object.__setattr__(obj, "dtype", target)
+        return self
+
+    # -- copies -----------------------------------------------------------------------
+
+    def __deepcopy__(self: L, memo: dict[int, Any]) -> L:
+        # attrs' slotted classes copy their fields only; a layer must also keep what its
+        # __init__ or __attrs_post_init__ put in __dict__ (Parameters, caches, flags).
+        cls = type(self)
+        clone = cls.__new__(cls)
+        memo[id(self)] = clone
+        for name in _slot_names(cls):
+            if hasattr(self, name):
+                object.__setattr__(clone, name, copy.deepcopy(getattr(self, name), memo))
+        for name, value in getattr(self, "__dict__", {}).items():
+            clone.__dict__[name] = copy.deepcopy(value, memo)
+        return clone
+
+    def clone(self: L) -> L:
+        """Return an independent deep copy (parameters, buffers, generators, mode)."""
+        return copy.deepcopy(self)
+
+    # -- display ----------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def _summary_rows(self, x: np.ndarray, name: str) -> tuple[np.ndarray, list[SummaryRow]]:
+        y = self.forward(x)
+        count = sum(p.size for p in self.parameters())
+        return y, [SummaryRow(name, repr(self), tuple(y.shape[1:]), count)]
+
+    def summary(self, input_shape: int | tuple[int, ...]) -> Summary:
+        """Tabulate the layers, their output shapes and parameter counts.
+
+        Runs one forward pass of a batch of zeros through a copy in evaluation mode, so
+        the layer itself is left untouched.
+
+        Parameters
+        ----------
+        input_shape : int or tuple of int
+            The shape of one example, without the batch dimension.
+
+        Returns
+        -------
+        Summary
+            Prints as a table.
+
+        Examples
+        --------
+        >>> import nnframe as nf
+        >>> print(nf.Sequential(nf.Linear(4, 3, rng=0), nf.ReLU()).summary(4))
+        Layer            Output shape    Params
+        ---------------------------------------
+        0  Linear(4 -> 3)  (batch, 3)      15
+        1  ReLU()          (batch, 3)       0
+        ---------------------------------------
+        Total parameters: 15
+        """
+        shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+        probe = copy.deepcopy(self).eval()
+        params = probe.parameters()
+        dtype = params[0].dtype if params else DEFAULT_DTYPE
+        with no_grad():
+            _, rows = probe._summary_rows(np.zeros((1, *shape), dtype=dtype), "")
+        return Summary(rows, sum(p.size for p in params))
+
+
+@attrs.frozen
+class SummaryRow:
+    """One row of a :class:`Summary`: a layer's name, description, output shape, size."""
+
+    name: str
+    description: str
+    output_shape: tuple[int, ...]
+    parameters: int
+
+
+@attrs.frozen
+class Summary:
+    """The table :meth:`Layer.summary` returns; ``str()`` gives the text."""
+
+    rows: list[SummaryRow]
+    total_parameters: int
+
+    def __str__(self) -> str:
+        layers = [f"{row.name}  {row.description}".strip() for row in self.rows]
+        shapes = [format_shape(("batch", *row.output_shape)) for row in self.rows]
+        counts = [f"{row.parameters:,}" for row in self.rows]
+        w0 = max(len("Layer"), *(len(s) for s in layers))
+        w1 = max(len("Output shape"), *(len(s) for s in shapes))
+        w2 = max(len("Params"), *(len(s) for s in counts))
+        header = f"{'Layer':<{w0}}  {'Output shape':<{w1}}  {'Params':>{w2}}"
+        rule = "-" * len(header)
+        body = [
+            f"{a:<{w0}}  {b:<{w1}}  {c:>{w2}}"
+            for a, b, c in zip(layers, shapes, counts, strict=True)
+        ]
+        return "\n".join(
+            [header, rule, *body, rule, f"Total parameters: {self.total_parameters:,}"]
+        )
+
+    __repr__ = __str__

@@ -1,0 +1,118 @@
+"""Linear: the fully connected (affine) layer."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from nnframe import functional as F
+from nnframe import init as initializers
+from nnframe.errors import ArgumentError, ArgumentTypeError
+from nnframe.layers.base import Layer
+from nnframe.layers.validation import as_grad, as_input
+from nnframe.parameter import Parameter
+from nnframe.rng import RNGLike, as_generator
+
+__all__ = ["Linear"]
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"Linear: {name} must be an int; got {value!r}")
+    if value <= 0:
+        raise ArgumentError(f"Linear: {name} must be positive; got {value}")
+    return int(value)
+
+
+def float_dtype(dtype: object, owner: str) -> np.dtype:
+    """Return ``dtype`` as a numpy float dtype, or raise naming ``owner``."""
+    try:
+        result = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError as error:
+        raise ArgumentTypeError(f"{owner}: {dtype!r} is not a dtype") from error
+    if result.kind != "f":
+        raise ArgumentError(f"{owner}: dtype must be a float dtype; got {result}")
+    return result
+
+
+class Linear(Layer):
+    """Fully connected layer.
+
+    ``y = x @ weight.T + bias``
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input example.
+    out_features : int
+        Size of each output example.
+    bias : bool, default True
+        Whether to add a learned bias.
+    init : str or callable, default "he_normal"
+        Weight initialiser from :mod:`nnframe.init`, by name or as a function
+        ``init(shape, rng, dtype)``. The bias starts at zero.
+    rng : None, int or numpy.random.Generator
+        Source of the initial weights.
+    dtype : float dtype, default numpy.float32
+        Dtype of the parameters. Inputs of another dtype are cast to it, so a float32
+        layer computes in float32.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_features, in_features)
+    bias : Parameter of shape (out_features,) or None
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> layer = nf.Linear(20, 7, rng=0)
+    >>> layer
+    Linear(20 -> 7)
+    >>> layer(np.ones((5, 20))).shape
+    (5, 7)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        bias: bool = True,
+        init: str | initializers.Initializer = "he_normal",
+        rng: RNGLike = None,
+        dtype: np.typing.DTypeLike = np.float32,
+    ) -> None:
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features")
+        self.out_features = _positive_int(out_features, "out_features")
+        if not isinstance(bias, bool):
+            raise ArgumentTypeError(f"Linear: bias must be True or False; got {bias!r}")
+        self.dtype = float_dtype(dtype, "Linear")
+        make_weight = initializers.get(init)
+        shape = (self.out_features, self.in_features)
+        weight = np.asarray(make_weight(shape, as_generator(rng), self.dtype), dtype=self.dtype)
+        if weight.shape != shape:
+            raise ArgumentError(
+                f"Linear: init returned shape {weight.shape}; expected {shape}"
+            )
+        self.weight = Parameter(weight)
+        self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_input(self, x, shape=("batch", self.in_features), dtype=self.weight.dtype)
+        self.save_for_backward(x=x)
+        return F.linear(x, self.weight.value, None if self.bias is None else self.bias.value)
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        x = self.saved("x")
+        grad_y = as_grad(self, grad_y, (x.shape[0], self.out_features), self.weight.dtype)
+        # np.dot keeps small and transposed operands on BLAS (np.matmul may not).
+        self.weight.grad += np.dot(grad_y.T, x)
+        if self.bias is not None:
+            self.bias.grad += grad_y.sum(axis=0)
+        return np.dot(grad_y, self.weight.value)
+
+    def __repr__(self) -> str:
+        extra = "" if self.bias is not None else ", bias=False"
+        return f"Linear({self.in_features} -> {self.out_features}{extra})"
