@@ -11,6 +11,7 @@ import numpy as np
 
 __all__ = [
     "linear",
+    "linear_grad",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -107,6 +108,40 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) ->
     if bias is not None:
         y += bias
     return y
+
+
+def linear_grad(
+    x: np.ndarray, weight: np.ndarray, grad_y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`linear` from the gradient ``grad_y`` of its output.
+
+    Sums over the batch and never divides by its size (only losses average).
+
+    Parameters
+    ----------
+    x : ndarray of shape (batch, in_features)
+        The forward input.
+    weight : ndarray of shape (out_features, in_features)
+    grad_y : ndarray of shape (batch, out_features)
+
+    Returns
+    -------
+    grad_x : ndarray of shape (batch, in_features)
+        ``grad_y @ weight``.
+    grad_weight : ndarray of shape (out_features, in_features)
+        ``grad_y.T @ x``.
+    grad_bias : ndarray of shape (out_features,)
+        ``grad_y.sum(axis=0)``.
+
+    Examples
+    --------
+    >>> grad_x, grad_weight, grad_bias = linear_grad(
+    ...     np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]), np.array([[0.5]]))
+    >>> grad_x, grad_weight, grad_bias
+    (array([[1.5, 2. ]]), array([[0.5, 1. ]]), array([0.5]))
+    """
+    # np.dot keeps small and transposed operands on BLAS (np.matmul may not).
+    return np.dot(grad_y, weight), np.dot(grad_y.T, x), grad_y.sum(axis=0)
 
 
 def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:

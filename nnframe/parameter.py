@@ -8,8 +8,8 @@ from attrs import define, field
 from nnframe.errors import DTypeError
 
 
-def _float_array(value: object) -> np.ndarray:
-    array = np.array(value, copy=True)
+def _float_array(value: object, copy: bool = True) -> np.ndarray:
+    array = np.array(value, copy=copy)
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)
     if array.dtype.kind != "f":
@@ -17,7 +17,12 @@ def _float_array(value: object) -> np.ndarray:
     return array
 
 
-@define(eq=False)
+def _on_assign(instance: object, attribute: object, value: object) -> np.ndarray:
+    # ``p.value -= step`` assigns the same array back: keep it, never copy it.
+    return _float_array(value, copy=None)
+
+
+@define(eq=False, on_setattr=_on_assign)
 class Parameter:
     """A trainable array and the gradient accumulated for it.
 
@@ -32,6 +37,11 @@ class Parameter:
         The current value. Optimizers update it in place.
     grad : ndarray
         The accumulated gradient, same shape and dtype as ``value``, zeros at creation.
+
+    Notes
+    -----
+    The constructor copies ``value``; assigning an array later (``p.value = a`` or
+    ``p.value -= step``) keeps that array itself, so in-place updates stay in place.
         Layers add into it with ``+=``; ``zero_grad()`` clears it.
 
     Examples
@@ -79,7 +89,7 @@ class Parameter:
         return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
 
 
-@define(eq=False)
+@define(eq=False, on_setattr=_on_assign)
 class Buffer:
     """Non-trainable state saved with a layer (BatchNorm's running statistics).
 

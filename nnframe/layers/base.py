@@ -9,8 +9,9 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import numpy as np
 
-from nnframe.errors import ArgumentError, ArgumentTypeError, CacheMissError, StateDictError
-from nnframe.grad_mode import is_grad_enabled, no_grad
+from nnframe.cache import Cached
+from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
+from nnframe.grad_mode import no_grad
 from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
 from nnframe.parameter import Buffer, Parameter
 
@@ -57,7 +58,7 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-class Layer:
+class Layer(Cached):
     """Base class of all layers: forward, backward and an internal cache.
 
     A layer computes ``y = forward(x)`` and stores what its backward pass needs with
@@ -99,10 +100,9 @@ class Layer:
     stochastic: ClassVar[bool] = False
     batch_independent: ClassVar[bool] = True
 
-    # Class-level defaults, so that attrs subclasses (whose generated __init__ does not
-    # call ours) start in training mode with no cache.
+    # A class-level default, so that attrs subclasses (whose generated __init__ does not
+    # call ours) start in training mode.
     training: bool = True
-    _cache: dict[str, np.ndarray] | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -151,40 +151,7 @@ class Layer:
         """Run :meth:`forward`."""
         return self.forward(x)
 
-    # -- the cache --------------------------------------------------------------------
-
-    def save_for_backward(self, **arrays: np.ndarray) -> None:
-        """Cache arrays for ``backward``, replacing any older cache.
-
-        Under ``nnframe.no_grad()`` nothing is stored (and any older cache is dropped),
-        so inference keeps no activations alive.
-        """
-        self._cache = arrays if is_grad_enabled() else None
-
-    def saved(self, *names: str) -> Any:
-        """Fetch cached arrays by name and release the cache.
-
-        Returns
-        -------
-        ndarray or tuple of ndarray
-            One array for one name, a tuple in the order asked for several.
-
-        Raises
-        ------
-        CacheMissError
-            When there is no cache: backward without forward, forward under
-            ``no_grad()``, or a second backward after one forward.
-        """
-        cache = self._cache
-        if cache is None:
-            raise CacheMissError(
-                f"{self!r}: backward() needs the cache of a forward() pass and there is "
-                "none; run forward() outside no_grad() before each backward()"
-            )
-        self._cache = None
-        if len(names) == 1:
-            return cache[names[0]]
-        return tuple(cache[name] for name in names)
+    # -- the cache (save_for_backward and saved come from Cached) ----------------------
 
     def has_cache(self) -> bool:
         """Return whether this layer or a sub-layer holds a cache from ``forward``."""

@@ -1,0 +1,959 @@
+"""Loaders for the bundled real data sets and for CSV files, split and standardised."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import numbers
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from attrs import field, frozen
+
+from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
+from nnframe.rng import RNGLike, as_generator
+
+__all__ = [
+    "MAX_AUTO_CLASSES",
+    "NAMES",
+    "TASKS",
+    "Dataset",
+    "Standardizer",
+    "load",
+    "load_csv",
+    "read_features",
+]
+
+NAMES: tuple[str, ...] = ("breast_cancer", "digits", "iris", "wine")
+"""The bundled data sets :func:`load` knows by name (they ship inside scikit-learn)."""
+
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+"""The learning tasks a :class:`Dataset` can hold."""
+
+MAX_AUTO_CLASSES = 20
+"""A numeric CSV target with whole-number values and at most this many distinct values is
+read as class labels; any other numeric target is a regression target."""
+
+# Cell texts that mean "no value" in a class-label column (numeric columns reject them anyway,
+# because they parse as NaN or not at all).
+_MISSING_LABELS = frozenset({"", "nan"})
+
+FloatArray = npt.NDArray[np.floating[Any]]
+IntArray = npt.NDArray[np.int64]
+
+
+# ---------------------------------------------------------------------------------------------
+# Standardizer and Dataset
+# ---------------------------------------------------------------------------------------------
+
+
+def _vector(value: object) -> FloatArray:
+    array = np.array(value, dtype=np.float64)  # a private copy: the statistics never alias
+    if array.ndim != 1:
+        raise ShapeError(
+            f"Standardizer: expected a 1-d array of statistics; got shape {array.shape}"
+        )
+    return array
+
+
+@frozen(eq=False)
+class Standardizer:
+    """Per-feature standardisation ``(x - mean) / scale`` with statistics fitted once.
+
+    Parameters
+    ----------
+    mean : array_like of shape (n_features,)
+        The per-feature mean of the rows it was fitted on.
+    scale : array_like of shape (n_features,)
+        The per-feature standard deviation of those rows, with 1 for constant features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Standardizer.fit(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> s
+    Standardizer(n_features=2)
+    >>> s.transform(np.array([[2.0, 5.0], [5.0, 6.0]]))
+    array([[0., 0.],
+           [3., 1.]])
+    """
+
+    mean: FloatArray = field(converter=_vector)
+    scale: FloatArray = field(converter=_vector)
+
+    def __attrs_post_init__(self) -> None:
+        if self.mean.shape != self.scale.shape:
+            raise ShapeError(
+                f"Standardizer: mean has shape {self.mean.shape} but scale has shape "
+                f"{self.scale.shape}"
+            )
+        if not (np.all(np.isfinite(self.scale)) and np.all(self.scale > 0)):
+            raise ArgumentError("Standardizer: every scale must be finite and positive")
+
+    @classmethod
+    def fit(cls, x: npt.ArrayLike) -> Standardizer:
+        """Fit the per-feature mean and standard deviation of ``x``.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, n_features)
+            Numeric rows, at least one.
+
+        Returns
+        -------
+        Standardizer
+
+        Notes
+        -----
+        A feature is constant when its standard deviation is below ``1e-12`` times its
+        magnitude (not only exactly zero: the standard deviation of a repeated 0.1 is about
+        1e-17, and dividing rounding noise by it would blow it up). Constant features get
+        scale 1, so they come out as zeros instead of NaN.
+        """
+        array = _float_rows(x, "Standardizer.fit")
+        if array.shape[0] == 0:
+            raise ShapeError("Standardizer.fit: needs at least one row; got 0")
+        mean = array.mean(axis=0)
+        std = array.std(axis=0)
+        constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
+        return cls(mean, np.where(constant, 1.0, std))
+
+    @property
+    def n_features(self) -> int:
+        """The number of features it was fitted on."""
+        return int(self.mean.shape[0])
+
+    def transform(self, x: npt.ArrayLike) -> FloatArray:
+        """Standardise rows with the fitted statistics.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n, n_features), float64
+            A new array; ``x`` is not modified.
+
+        Raises
+        ------
+        ShapeError
+            If ``x`` is not 2-d with ``n_features`` columns.
+        DTypeError
+            If ``x`` is not numeric.
+        """
+        return (self._check(x, "transform") - self.mean) / self.scale
+
+    def inverse_transform(self, x: npt.ArrayLike) -> FloatArray:
+        """Undo :meth:`transform`: ``x * scale + mean``, as float64."""
+        return self._check(x, "inverse_transform") * self.scale + self.mean
+
+    def _check(self, x: npt.ArrayLike, method: str) -> FloatArray:
+        array = _float_rows(x, f"Standardizer.{method}")
+        if array.shape[1] != self.n_features:
+            raise ShapeError(
+                f"Standardizer.{method}: expected rows of shape (n, {self.n_features}); "
+                f"got shape {array.shape}"
+            )
+        return array
+
+    def __repr__(self) -> str:
+        return f"Standardizer(n_features={self.n_features})"
+
+
+def _float_rows(x: npt.ArrayLike, owner: str) -> FloatArray:
+    array = np.asarray(x)
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"{owner}: expected a real numeric array; got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ShapeError(f"{owner}: expected a 2-d array (n, features); got shape {array.shape}")
+    return array.astype(np.float64, copy=False)
+
+
+@frozen(eq=False)
+class Dataset:
+    """A data set split into training and test rows, ready for a model.
+
+    Build one with :func:`load` or :func:`load_csv`.
+
+    Attributes
+    ----------
+    name : str
+        The bundled name (``"iris"``) or the CSV file's name (``"houses.csv"``).
+    task : {"binary", "multiclass", "regression"}
+    x_train : ndarray of shape (n_train, n_features)
+        Features, standardised when the loader was asked to, in the loader's float dtype.
+    y_train : ndarray of shape (n_train,) or (n_train, 1)
+        Class indices ``0 .. n_classes - 1`` as int64 of shape (n_train,) for
+        classification; float targets of shape (n_train, 1), in ``x_train``'s dtype, for
+        regression.
+    x_test : ndarray of shape (n_test, n_features)
+    y_test : ndarray of shape (n_test,) or (n_test, 1)
+    feature_names : tuple of str
+    class_names : tuple of str or None
+        ``class_names[i]`` is the label of class index ``i``; None for regression.
+    target_name : str
+        The target column's name.
+    standardizer : Standardizer or None
+        The statistics fitted on the raw training rows; None when not standardised.
+    train_indices, test_indices : ndarray of int64
+        The positions, in the source rows (CSV data lines or the bundled order), of the
+        rows in ``x_train`` and ``x_test``, in the same order.
+
+    Examples
+    --------
+    >>> data = load("iris", rng=0)
+    >>> data
+    Dataset('iris', task='multiclass', features=4, classes=3, train=120, test=30, dtype=float32)
+    >>> data.x_train.shape, data.y_train.dtype
+    ((120, 4), dtype('int64'))
+    """
+
+    name: str
+    task: str
+    x_train: FloatArray = field(repr=False)
+    y_train: npt.NDArray[Any] = field(repr=False)
+    x_test: FloatArray = field(repr=False)
+    y_test: npt.NDArray[Any] = field(repr=False)
+    feature_names: tuple[str, ...] = field(repr=False)
+    class_names: tuple[str, ...] | None = field(repr=False)
+    target_name: str = field(repr=False)
+    standardizer: Standardizer | None = field(repr=False)
+    train_indices: IntArray = field(repr=False)
+    test_indices: IntArray = field(repr=False)
+
+    @property
+    def n_features(self) -> int:
+        """The number of feature columns."""
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int | None:
+        """The number of classes, or None for regression."""
+        return None if self.class_names is None else len(self.class_names)
+
+    @property
+    def n_outputs(self) -> int:
+        """The width of a model's last layer for this task.
+
+        ``n_classes`` for multiclass (one score per class, for a softmax cross-entropy),
+        1 for binary (one probability or logit, for a binary cross-entropy) and for
+        regression.
+        """
+        return len(self.class_names) if self.task == "multiclass" and self.class_names else 1
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The float dtype of the features."""
+        return self.x_train.dtype
+
+    def transform(self, x: npt.ArrayLike) -> FloatArray:
+        """Prepare new raw feature rows exactly as ``x_train`` and ``x_test`` were prepared.
+
+        Standardises with the training statistics (when the data set is standardised) and
+        casts to :attr:`dtype`. Use it on the rows a trained model is asked to predict.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, n_features)
+            Raw feature values, columns in :attr:`feature_names` order.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features)
+        """
+        if self.standardizer is not None:
+            return self.standardizer.transform(x).astype(self.dtype)
+        array = _float_rows(x, f"Dataset {self.name!r}.transform")
+        if array.shape[1] != self.n_features:
+            raise ShapeError(
+                f"Dataset {self.name!r}.transform: expected rows of shape (n, "
+                f"{self.n_features}); got shape {array.shape}"
+            )
+        return array.astype(self.dtype)
+
+    def summary(self) -> str:
+        """Describe the data set in a few lines: task, sizes, classes and their counts."""
+        scaled = "standardised on the training split" if self.standardizer else "raw values"
+        lines = [
+            f"Dataset {self.name!r}: {self.task}, target {self.target_name!r}",
+            f"  features : {self.n_features} ({scaled}), {self.dtype}",
+            f"  rows     : {len(self.x_train)} train, {len(self.x_test)} test",
+        ]
+        if self.class_names is None:
+            y = np.concatenate([self.y_train, self.y_test]).ravel()
+            lines.append(
+                f"  target   : mean {y.mean():.4g}, std {y.std():.4g}, "
+                f"range [{y.min():.4g}, {y.max():.4g}]"
+            )
+        else:
+            k = len(self.class_names)
+            train = np.bincount(self.y_train, minlength=k)
+            test = np.bincount(self.y_test, minlength=k)
+            lines.append(f"  classes  : {k} (train / test rows)")
+            lines.extend(
+                f"    {i}: {name} ({train[i]} / {test[i]})"
+                for i, name in enumerate(self.class_names)
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        classes = "" if self.n_classes is None else f", classes={self.n_classes}"
+        return (
+            f"Dataset({self.name!r}, task={self.task!r}, features={self.n_features}{classes}, "
+            f"train={len(self.x_train)}, test={len(self.x_test)}, dtype={self.dtype})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public loaders
+# ---------------------------------------------------------------------------------------------
+
+
+def load(
+    source: str | os.PathLike[str],
+    *,
+    target: str | int | None = None,
+    task: str | None = None,
+    test_size: float = 0.2,
+    rng: RNGLike = 0,
+    standardize: bool = True,
+    dtype: npt.DTypeLike = np.float32,
+) -> Dataset:
+    """Load a bundled data set by name, or a CSV file by path, split and standardised.
+
+    Parameters
+    ----------
+    source : str or path-like
+        One of :data:`NAMES` (``"digits"``, ``"breast_cancer"``, ``"iris"``, ``"wine"``;
+        case, ``-`` and ``_`` do not matter), or a path ending in ``.csv``, which goes to
+        :func:`load_csv`.
+    target : str or int, optional
+        For a CSV file only: the target column (see :func:`load_csv`).
+    task : {"binary", "multiclass", "regression"}, optional
+        For a CSV file, overrides the detected task (see :func:`load_csv`). For a bundled
+        data set it may only repeat the data set's own task.
+    test_size : float, default 0.2
+        The fraction of rows held out for testing, strictly between 0 and 1. The test split
+        has ``ceil(test_size * n_rows)`` rows, as in scikit-learn.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of the split. The same seed gives the same split.
+    standardize : bool, default True
+        Whether to standardise the features with statistics fitted on the training split.
+    dtype : float dtype, default numpy.float32
+        The dtype of the features (and of a regression target).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown name (the message lists :data:`NAMES`), a ``test_size`` outside
+        (0, 1), an unknown task or a non-float dtype.
+    DataError
+        For a CSV file that cannot be used (see :func:`load_csv`).
+
+    Notes
+    -----
+    The bundled data sets keep scikit-learn's class order (``breast_cancer`` has
+    ``("malignant", "benign")``), so class indices match scikit-learn's targets.
+
+    Examples
+    --------
+    >>> load("iris", rng=0).x_train.shape
+    (120, 4)
+    >>> load("breast_cancer").class_names
+    ('malignant', 'benign')
+    """
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and source.lower().endswith(".csv")
+    ):
+        return load_csv(
+            source,
+            target,
+            task=task,
+            test_size=test_size,
+            rng=rng,
+            standardize=standardize,
+            dtype=dtype,
+        )
+    if not isinstance(source, str):
+        raise ArgumentTypeError(
+            f"load: source must be a data set name or a path to a .csv file; "
+            f"got {type(source).__name__}"
+        )
+    name = source.strip().lower().replace("-", "_")
+    if name not in NAMES:
+        close = difflib.get_close_matches(name, NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ArgumentError(
+            f"load: unknown data set {source!r}{hint}; expected one of "
+            f"{', '.join(NAMES)}, or a path ending in .csv"
+        )
+    if target is not None:
+        raise ArgumentError(
+            f"load: target= applies to CSV files only; the bundled data set {name!r} has "
+            f"its target fixed"
+        )
+    test_fraction = _check_test_size(test_size)
+    float_type = _float_dtype(dtype)
+    _check_standardize(standardize)
+
+    x, y, feature_names, class_names = _bundled(name)
+    own_task = "binary" if len(class_names) == 2 else "multiclass"
+    if task is not None and _check_task(task) != own_task:
+        raise ArgumentError(f"load: {name!r} is a {own_task} data set; got task={task!r}")
+    return _assemble(
+        name=name,
+        where=name,
+        task=own_task,
+        x=x,
+        y=y,
+        feature_names=feature_names,
+        class_names=class_names,
+        target_name="target",
+        test_size=test_fraction,
+        rng=rng,
+        standardize=standardize,
+        dtype=float_type,
+    )
+
+
+def load_csv(
+    path: str | os.PathLike[str],
+    target: str | int | None = None,
+    *,
+    task: str | None = None,
+    test_size: float = 0.2,
+    rng: RNGLike = 0,
+    standardize: bool = True,
+    dtype: npt.DTypeLike = np.float32,
+) -> Dataset:
+    r"""Load a comma-separated file with a header row, split and standardised.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file: UTF-8 (a byte-order mark is fine), comma-separated, one header row naming
+        the columns, then one data row per line. Blank lines are skipped.
+    target : str or int, optional
+        The target column, by header name or by position (negative counts from the end).
+        Default: the last column. Every other column is a feature and must be numeric.
+    task : {"binary", "multiclass", "regression"}, optional
+        Overrides the detected task (see Notes).
+    test_size : float, default 0.2
+        The fraction of rows held out for testing, strictly between 0 and 1.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of the split.
+    standardize : bool, default True
+        Whether to standardise the features with statistics fitted on the training split.
+    dtype : float dtype, default numpy.float32
+        The dtype of the features (and of a regression target).
+
+    Returns
+    -------
+    Dataset
+        Named after the file (``"houses.csv"``).
+
+    Raises
+    ------
+    DataError
+        For a missing, unreadable or empty file, a missing header row, a file without data
+        rows or feature columns, rows with the wrong number of cells, a feature cell that is
+        not a number, an empty, NaN or infinite cell, a classification target with only one
+        class or with a class of a single row (it cannot be in both splits).
+        The message names the file and, where there is one, the column and line.
+    ArgumentError
+        For an unknown target column (the message lists the columns), a ``test_size``
+        outside (0, 1), an unknown task, a task the target cannot have, or a non-float
+        dtype.
+
+    Notes
+    -----
+    The task is detected from the target column:
+
+    - text labels (any cell that is not a number): classification, classes sorted by text;
+    - numbers that are all whole and take at most :data:`MAX_AUTO_CLASSES` (20) distinct
+      values: classification, classes sorted by value (``"0"``, ``"1"``, ``"2"``);
+    - any other numbers: regression.
+
+    Classification with two classes is ``"binary"``, with more ``"multiclass"``.
+    ``task="regression"`` makes a numeric target of whole numbers a regression target;
+    ``task="binary"`` or ``"multiclass"`` makes any target class labels (``"binary"`` needs
+    exactly two classes; ``"multiclass"`` accepts two or more).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.csv"
+    >>> _ = path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{'yn'[i % 2]}\n"
+    ...                                              for i in range(10)))
+    >>> data = load_csv(path, "label", rng=0)
+    >>> data.task, data.class_names, data.x_train.shape
+    ('binary', ('n', 'y'), (8, 2))
+    """
+    test_fraction = _check_test_size(test_size)
+    float_type = _float_dtype(dtype)
+    _check_standardize(standardize)
+    forced_task = None if task is None else _check_task(task)
+
+    table = _read_table(path)
+    column = _target_column(table, target)
+    feature_columns = [i for i in range(len(table.header)) if i != column]
+    if not feature_columns:
+        raise DataError(
+            f"{table.path}: needs at least one feature column besides the target "
+            f"{table.header[column]!r}; is the file comma-separated?"
+        )
+    x = _numeric_columns(table, feature_columns)
+    detected, y, class_names = _encode_target(table, column, forced_task)
+    return _assemble(
+        name=table.path.name,
+        where=str(table.path),
+        task=detected,
+        x=x,
+        y=y,
+        feature_names=tuple(table.header[i] for i in feature_columns),
+        class_names=class_names,
+        target_name=table.header[column],
+        test_size=test_fraction,
+        rng=rng,
+        standardize=standardize,
+        dtype=float_type,
+    )
+
+
+def read_features(
+    path: str | os.PathLike[str], feature_names: Sequence[str] | None = None
+) -> FloatArray:
+    r"""Read raw numeric feature columns from a CSV file with a header row.
+
+    Use it for the rows a trained model should predict: pass the data set's
+    ``feature_names`` to take those columns in that order (other columns, such as a target,
+    are ignored), then prepare the rows with :meth:`Dataset.transform`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV file in the format :func:`load_csv` reads.
+    feature_names : sequence of str, optional
+        The columns to read, in order. Default: every column.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_columns), float64
+
+    Raises
+    ------
+    DataError
+        For an unusable file, a missing column (the message lists the columns), or a cell
+        that is empty or not a finite number.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+    >>> _ = path.write_text("b,a\n1,2\n3,4\n")
+    >>> read_features(path, ["a", "b"])
+    array([[2., 1.],
+           [4., 3.]])
+    """
+    table = _read_table(path)
+    if feature_names is None:
+        return _numeric_columns(table, list(range(len(table.header))))
+    if isinstance(feature_names, str):
+        raise ArgumentTypeError(
+            "read_features: feature_names must be a sequence of column names, not one string"
+        )
+    positions = {name: i for i, name in enumerate(table.header)}
+    missing = [name for name in feature_names if name not in positions]
+    if missing:
+        raise DataError(
+            f"{table.path}: has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{', '.join(map(repr, table.header))}"
+        )
+    return _numeric_columns(table, [positions[name] for name in feature_names])
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_test_size(test_size: object) -> float:
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+        raise ArgumentTypeError(
+            f"test_size must be a float between 0 and 1; got {type(test_size).__name__}"
+        )
+    value = float(test_size)
+    if not 0.0 < value < 1.0:
+        raise ArgumentError(
+            f"test_size must be a fraction strictly between 0 and 1; got {test_size!r}"
+        )
+    return value
+
+
+def _float_dtype(dtype: object) -> np.dtype[Any]:
+    try:
+        result = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError as error:
+        raise ArgumentTypeError(f"dtype: {dtype!r} is not a numpy dtype") from error
+    if result.kind != "f":
+        raise ArgumentError(f"dtype must be a float dtype (float32, float64); got {result}")
+    return result
+
+
+def _check_standardize(standardize: object) -> None:
+    if not isinstance(standardize, bool | np.bool_):
+        raise ArgumentTypeError(
+            f"standardize must be True or False; got {type(standardize).__name__}"
+        )
+
+
+def _check_task(task: object) -> str:
+    if not isinstance(task, str):
+        raise ArgumentTypeError(f"task must be a str; got {type(task).__name__}")
+    if task not in TASKS:
+        raise ArgumentError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+    return task
+
+
+# ---------------------------------------------------------------------------------------------
+# Bundled data sets
+# ---------------------------------------------------------------------------------------------
+
+
+def _bundled(name: str) -> tuple[FloatArray, IntArray, tuple[str, ...], tuple[str, ...]]:
+    """Return the raw features, class indices, feature names and class names of ``name``."""
+    try:
+        from sklearn import datasets as sk_datasets
+    except ImportError as error:  # pragma: no cover - scikit-learn is in the test environment
+        raise ModuleNotFoundError(
+            f"the bundled data set {name!r} comes from scikit-learn, which is not installed; "
+            f"`pip install scikit-learn`, or load a CSV file instead"
+        ) from error
+    loader: Callable[[], Any] = getattr(sk_datasets, f"load_{name}")
+    bunch = loader()
+    return (
+        np.asarray(bunch.data, dtype=np.float64),
+        np.asarray(bunch.target, dtype=np.int64),
+        tuple(str(f) for f in bunch.feature_names),
+        tuple(str(c) for c in bunch.target_names),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV parsing
+# ---------------------------------------------------------------------------------------------
+
+
+@frozen
+class _Table:
+    """A parsed CSV file: its header and its data rows as text, with their line numbers."""
+
+    path: Path
+    header: tuple[str, ...]
+    rows: list[list[str]]
+    lines: list[int]
+
+
+def _read_table(path: str | os.PathLike[str]) -> _Table:
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"expected a path to a CSV file; got {type(path).__name__}")
+    file = Path(path)
+    if not file.exists():
+        raise DataError(f"{file}: no such file")
+    if not file.is_file():
+        raise DataError(f"{file}: is not a file")
+    try:
+        # utf-8-sig drops the byte-order mark spreadsheet programs like to write.
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{file}: is not a UTF-8 text file ({error.reason})") from error
+    except OSError as error:
+        raise DataError(f"{file}: cannot be read ({error.strerror})") from error
+
+    # newline="" as the csv module asks, so quoted cells may span lines.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: tuple[str, ...] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if header is None:
+                header = _check_header(file, row, reader.line_num)
+                continue
+            if len(row) != len(header):
+                raise DataError(
+                    f"{file}: line {reader.line_num} has {len(row)} cells; the header has "
+                    f"{len(header)} columns ({', '.join(map(repr, header))})"
+                )
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as error:
+        raise DataError(f"{file}: line {reader.line_num} is not valid CSV ({error})") from error
+    if header is None:
+        raise DataError(f"{file}: is empty; expected a header row and data rows")
+    if not rows:
+        raise DataError(f"{file}: has a header row but no data rows")
+    return _Table(file, header, rows, lines)
+
+
+def _check_header(file: Path, row: list[str], line: int) -> tuple[str, ...]:
+    names = tuple(cell.strip() for cell in row)
+    if all(_is_number(name) for name in names):
+        raise DataError(
+            f"{file}: has no header row; line {line} ({', '.join(row)}) looks like data. "
+            f"Add a first line naming the columns, e.g. "
+            f"{','.join(f'x{i}' for i in range(len(names) - 1))},target"
+        )
+    empty = [i for i, name in enumerate(names) if not name]
+    if empty:
+        raise DataError(
+            f"{file}: the header (line {line}) has no name for column(s) "
+            f"{', '.join(map(str, empty))}"
+        )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise DataError(
+            f"{file}: the header (line {line}) repeats column name(s) "
+            f"{', '.join(map(repr, duplicates))}"
+        )
+    return names
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_column(table: _Table, target: object) -> int:
+    columns = f"available columns: {', '.join(map(repr, table.header))}"
+    n = len(table.header)
+    if target is None:
+        return n - 1
+    if isinstance(target, str):
+        if target not in table.header:
+            raise ArgumentError(f"{table.path}: no target column {target!r}; {columns}")
+        return table.header.index(target)
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise ArgumentTypeError(
+            f"target must be a column name (str) or index (int); got {type(target).__name__}"
+        )
+    index = int(target)
+    if not -n <= index < n:
+        raise ArgumentError(
+            f"{table.path}: target column index {index} is out of range for {n} columns; "
+            f"{columns}"
+        )
+    return index % n
+
+
+def _numeric_columns(table: _Table, columns: list[int]) -> FloatArray:
+    x = np.empty((len(table.rows), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        cells = [row[column] for row in table.rows]
+        try:
+            x[:, j] = np.array(cells, dtype=np.float64)  # fast path: numpy parses the text
+        except ValueError:
+            x[:, j] = [_parse_feature(table, column, i, cell) for i, cell in enumerate(cells)]
+        bad = np.flatnonzero(~np.isfinite(x[:, j]))
+        if bad.size:
+            _parse_feature(table, column, int(bad[0]), cells[bad[0]])
+    return x
+
+
+def _parse_feature(table: _Table, column: int, index: int, cell: str) -> float:
+    where = f"{table.path}: line {table.lines[index]}, column {table.header[column]!r}"
+    if not cell.strip():
+        raise DataError(f"{where} is empty; every cell needs a value")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(
+            f"{where}: {cell!r} is not a number; feature columns must be numeric "
+            f"(only the target column may hold text labels)"
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(
+            f"{where} holds {cell.strip()!r}; missing or infinite values are not allowed"
+        )
+    return value
+
+
+def _encode_target(
+    table: _Table, column: int, forced_task: str | None
+) -> tuple[str, npt.NDArray[Any], tuple[str, ...] | None]:
+    """Return the task, the targets (class indices or floats) and the class names."""
+    name = table.header[column]
+    cells = [row[column].strip() for row in table.rows]
+    for index, cell in enumerate(cells):
+        if cell.lower() in _MISSING_LABELS:
+            raise DataError(
+                f"{table.path}: line {table.lines[index]}, target column {name!r} holds "
+                f"{cell!r}; every row needs a target value"
+            )
+    text_at = next((i for i, cell in enumerate(cells) if not _is_number(cell)), None)
+    if text_at is not None:
+        if forced_task == "regression":
+            raise ArgumentError(
+                f"{table.path}: task='regression' needs a numeric target, but column {name!r} "
+                f"holds {cells[text_at]!r} on line {table.lines[text_at]}"
+            )
+        labels = np.array(cells)
+        names, codes = np.unique(labels, return_inverse=True)
+        class_names = tuple(str(c) for c in names)
+    else:
+        values = np.array(cells, dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            line = table.lines[int(bad[0])]
+            raise DataError(
+                f"{table.path}: line {line}, target column {name!r} holds "
+                f"{cells[bad[0]]!r}; missing or infinite values are not allowed"
+            )
+        unique = np.unique(values)
+        whole = bool(np.all(unique == np.round(unique)))
+        if forced_task == "regression" or (
+            forced_task is None and not (whole and len(unique) <= MAX_AUTO_CLASSES)
+        ):
+            return "regression", values, None
+        codes = np.searchsorted(unique, values)
+        class_names = tuple(_format_label(v) for v in unique)
+
+    k = len(class_names)
+    if k < 2:
+        raise DataError(
+            f"{table.path}: target column {name!r} has only one class ({class_names[0]!r}); "
+            f"classification needs at least two"
+        )
+    if forced_task == "binary" and k != 2:
+        raise ArgumentError(
+            f"{table.path}: task='binary' needs exactly 2 classes; target column {name!r} "
+            f"has {k}: {', '.join(map(repr, class_names[:10]))}{', ...' if k > 10 else ''}"
+        )
+    task = forced_task or ("binary" if k == 2 else "multiclass")
+    return task, codes.astype(np.int64).ravel(), class_names
+
+
+def _format_label(value: float) -> str:
+    # Whole numbers print as "3", not "3.0", so a 0/1 column gets class names "0" and "1".
+    return str(int(value)) if value == round(value) else repr(float(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting, standardising, assembling
+# ---------------------------------------------------------------------------------------------
+
+
+def _assemble(
+    *,
+    name: str,
+    where: str,
+    task: str,
+    x: FloatArray,
+    y: npt.NDArray[Any],
+    feature_names: tuple[str, ...],
+    class_names: tuple[str, ...] | None,
+    target_name: str,
+    test_size: float,
+    rng: RNGLike,
+    standardize: bool,
+    dtype: np.dtype[Any],
+) -> Dataset:
+    generator = as_generator(rng)
+    if class_names is None:
+        train, test = _shuffled_split(where, len(x), test_size, generator)
+        y_out = y.astype(dtype).reshape(-1, 1)
+    else:
+        train, test = _stratified_split(where, y, class_names, test_size, generator)
+        y_out = y.astype(np.int64)
+    standardizer = Standardizer.fit(x[train]) if standardize else None
+
+    def prepare(rows: FloatArray) -> FloatArray:
+        return (rows if standardizer is None else standardizer.transform(rows)).astype(dtype)
+
+    return Dataset(
+        name=name,
+        task=task,
+        x_train=prepare(x[train]),
+        y_train=y_out[train],
+        x_test=prepare(x[test]),
+        y_test=y_out[test],
+        feature_names=feature_names,
+        class_names=class_names,
+        target_name=target_name,
+        standardizer=standardizer,
+        train_indices=train,
+        test_indices=test,
+    )
+
+
+def _n_test(n: int, test_size: float) -> int:
+    # ceil, as scikit-learn's train_test_split; the small slack keeps 0.2 * 150 at 30.
+    return math.ceil(test_size * n - 1e-9)
+
+
+def _shuffled_split(
+    where: str, n: int, test_size: float, rng: np.random.Generator
+) -> tuple[IntArray, IntArray]:
+    if n < 2:
+        raise DataError(f"{where}: needs at least 2 rows to split into train and test; got {n}")
+    n_test = min(max(_n_test(n, test_size), 1), n - 1)
+    order = rng.permutation(n).astype(np.int64)
+    return order[n_test:], order[:n_test]
+
+
+def _stratified_split(
+    where: str,
+    codes: npt.NDArray[Any],
+    class_names: tuple[str, ...],
+    test_size: float,
+    rng: np.random.Generator,
+) -> tuple[IntArray, IntArray]:
+    """Split so that every class has its share of the test rows, within one row.
+
+    The test rows are shared out by the largest-remainder method: class ``c`` with ``n_c``
+    of the ``n`` rows has the quota ``n_test * n_c / n`` and gets its floor or its ceiling.
+    Both splits then hold each class within one row of its overall proportion. Every class
+    keeps at least one row in each split, even when ``test_size`` asks for fewer.
+    """
+    k = len(class_names)
+    counts = np.bincount(codes, minlength=k)
+    if np.any(counts < 2):
+        few = ", ".join(f"{class_names[c]!r} ({counts[c]} row)" for c in np.flatnonzero(counts < 2))
+        raise DataError(
+            f"{where}: cannot stratify the split: class {few} needs at least 2 rows, one for "
+            f"each split"
+        )
+    n = int(counts.sum())
+    n_test = _n_test(n, test_size)
+    quotas = n_test * counts / n
+    per_class = np.floor(quotas).astype(np.int64)
+    leftover = n_test - int(per_class.sum())
+    per_class[np.argsort(-(quotas - per_class), kind="stable")[:leftover]] += 1
+    per_class = np.clip(per_class, 1, counts - 1)
+
+    train_parts, test_parts = [], []
+    for c in range(k):
+        rows = rng.permutation(np.flatnonzero(codes == c))
+        test_parts.append(rows[: per_class[c]])
+        train_parts.append(rows[per_class[c] :])
+    # Shuffle across classes too: the bundled sets are sorted by class, and a model fed
+    # x_train in order without shuffling would see one class at a time.
+    train = rng.permutation(np.concatenate(train_parts)).astype(np.int64)
+    test = rng.permutation(np.concatenate(test_parts)).astype(np.int64)
+    return train, test

@@ -1,0 +1,537 @@
+"""Loss functions: the Loss base class, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from nnframe import functional as F
+from nnframe.cache import Cached
+from nnframe.errors import ArgumentError, DataError, DTypeError, ShapeError
+from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
+
+__all__ = [
+    "INPUT_KINDS",
+    "TARGET_KINDS",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Loss",
+    "MSELoss",
+    "Reduction",
+]
+
+Reduction = Literal["mean", "sum"]
+
+#: The values a loss's ``input_kind`` tag may take.
+INPUT_KINDS = ("probability", "logit", "real")
+#: The values a loss's ``target_kinds`` tag may contain.
+TARGET_KINDS = ("binary", "class_index", "one_hot", "real")
+
+
+class Loss(Cached):
+    """Base class of all losses: a scalar from ``(pred, target)`` and its gradient.
+
+    ``value = loss.forward(pred, target)`` returns the loss as a Python float and caches
+    what ``backward`` needs with :meth:`save_for_backward`; ``grad_pred = loss.backward()``
+    fetches it with :meth:`saved` and returns the gradient of ``value`` with respect to
+    ``pred``, shaped like ``pred`` and of its float dtype. ``loss(pred, target)`` is
+    ``loss.forward(pred, target)``. The argument order is (prediction, target), as in
+    PyTorch and the course's ``compute_cost(AL, Y)``.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        How the per-example (or per-element) losses combine: their mean or their sum.
+        Each subclass says what the mean is taken over.
+
+    Attributes
+    ----------
+    reduction : str
+        ``"mean"`` or ``"sum"``.
+    input_kind : str
+        Class attribute, a capability tag: what ``pred`` holds. ``"probability"`` (values
+        in [0, 1], e.g. a Sigmoid output), ``"logit"`` (any real number, before a sigmoid
+        or softmax) or ``"real"`` (a regression output).
+    target_kinds : tuple of str
+        Class attribute, a capability tag: every kind of target the loss accepts, the
+        main one first. ``"binary"`` (values in [0, 1] shaped like ``pred``: 0/1 labels or
+        soft labels), ``"class_index"`` (integer labels of shape ``(batch,)``),
+        ``"one_hot"`` (rows of class probabilities shaped like ``pred``) or ``"real"``
+        (finite values shaped like ``pred``). Always a tuple, even for one kind, so test
+        kits read every loss the same way; a subclass with an unknown tag is rejected
+        when it is defined.
+
+    Examples
+    --------
+    A custom loss is an ordinary subclass:
+
+    >>> import numpy as np
+    >>> class HalfSquaredError(Loss):
+    ...     def forward(self, pred, target):
+    ...         diff = pred - target
+    ...         self.save_for_backward(diff=diff)
+    ...         return float(np.sum(diff**2)) / 2 * self.reduction_scale(diff.size)
+    ...     def backward(self):
+    ...         diff = self.saved("diff")
+    ...         return diff * self.reduction_scale(diff.size)
+    >>> loss = HalfSquaredError()
+    >>> loss(np.array([[1.0], [3.0]]), np.array([[0.0], [0.0]]))
+    2.5
+    >>> loss.backward()
+    array([[0.5], [1.5]])
+    """
+
+    input_kind: ClassVar[str] = "real"
+    target_kinds: ClassVar[tuple[str, ...]] = ("real",)
+
+    # A class-level default, so that attrs subclasses (whose generated __init__ does not
+    # call ours) start with the default reduction, as Layer does.
+    reduction: Reduction = "mean"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A typo in a tag would make a test kit silently skip checks; fail loudly instead.
+        if cls.input_kind not in INPUT_KINDS:
+            raise ArgumentError(
+                f"{cls.__name__}.input_kind must be one of {INPUT_KINDS}; "
+                f"got {cls.input_kind!r}"
+            )
+        kinds = cls.target_kinds
+        if not isinstance(kinds, tuple) or not kinds or any(k not in TARGET_KINDS for k in kinds):
+            raise ArgumentError(
+                f"{cls.__name__}.target_kinds must be a non-empty tuple of values from "
+                f"{TARGET_KINDS}; got {kinds!r}"
+            )
+
+    def __init__(self, reduction: Reduction = "mean") -> None:
+        if not (isinstance(reduction, str) and reduction in ("mean", "sum")):
+            raise ArgumentError(
+                f"{type(self).__name__}: reduction must be 'mean' or 'sum'; got {reduction!r}"
+            )
+        self.reduction = reduction
+        self._cache = None
+
+    # -- the contract -----------------------------------------------------------------
+
+    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+        """Compute the loss and cache what ``backward`` needs.
+
+        Every input is checked before anything changes: on an error the loss keeps the
+        cache of its previous forward pass. ``pred`` and ``target`` are never modified.
+
+        Parameters
+        ----------
+        pred : ndarray of shape (batch, ...)
+            The model's output. Float dtypes are kept; integers are computed in float32.
+        target : array_like
+            What ``pred`` should be; its accepted shapes are in ``target_kinds``. Any
+            real dtype, cast to ``pred``'s.
+
+        Returns
+        -------
+        float
+            The reduced loss, a Python float.
+
+        Raises
+        ------
+        ShapeError
+            When the shapes of ``pred`` and ``target`` do not fit together.
+        DTypeError
+            For string, object or complex arrays.
+        DataError
+            For an empty batch, NaN or inf in ``target``, or values outside what the
+            loss accepts (labels out of range, probabilities outside [0, 1]).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def backward(self) -> np.ndarray:
+        """Return the gradient of the last ``forward`` value with respect to ``pred``.
+
+        The gradient includes the reduction (``1 / batch`` for a mean over the batch),
+        so it is what the model's last layer receives. The cache is released.
+
+        Returns
+        -------
+        ndarray
+            Same shape and float dtype as ``pred``.
+
+        Raises
+        ------
+        CacheMissError
+            When there is no cached forward pass: backward without forward, forward
+            under ``no_grad()``, or a second backward after one forward.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    def __call__(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+        """Run :meth:`forward`."""
+        return self.forward(pred, target)
+
+    # -- helpers for subclasses -------------------------------------------------------
+
+    def reduction_scale(self, count: int) -> float:
+        """Return the factor that turns a sum of ``count`` terms into the reduced loss.
+
+        ``1 / count`` for ``reduction="mean"``, ``1.0`` for ``"sum"``. Multiply both the
+        summed loss and its gradient by it. A Python float, so that multiplying a float32
+        array by it keeps float32.
+        """
+        return 1.0 / count if self.reduction == "mean" else 1.0
+
+    def has_cache(self) -> bool:
+        """Return whether the loss holds a cache from ``forward``."""
+        return self._cache is not None
+
+    def clear_cache(self) -> None:
+        """Drop the cache."""
+        self._cache = None
+
+    def __repr__(self) -> str:
+        if self.reduction == "mean":
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+# -- input checks, run before any state changes ---------------------------------------
+
+
+def _numeric(loss: Loss, value: object, what: str) -> np.ndarray:
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(
+            f"{loss!r}: {what} must be a real numeric array; got dtype {array.dtype}"
+        )
+    return array
+
+
+def _as_pred(loss: Loss, pred: object) -> np.ndarray:
+    """Check ``pred`` and return it as a float array (integers become float32)."""
+    array = _numeric(loss, pred, "pred")
+    if array.ndim == 0:
+        raise ShapeError(
+            f"{loss!r}: pred needs a batch dimension, shape (batch, ...); got a 0-d array"
+        )
+    if array.size == 0:
+        raise DataError(
+            f"{loss!r}: the batch is empty: pred has shape {format_shape(array.shape)}"
+        )
+    return array if array.dtype.kind == "f" else array.astype(DEFAULT_DTYPE)
+
+
+def _is_column(shape: tuple[int, ...]) -> bool:
+    return len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
+
+
+def _shaped_like(loss: Loss, target: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Return ``target`` with ``pred``'s shape; ``(batch,)`` and ``(batch, 1)`` mix freely.
+
+    Only that pair is reshaped: anything else must match exactly, because broadcasting
+    ``(batch,)`` against ``(batch, 1)`` would silently build a ``(batch, batch)`` loss.
+    """
+    if target.shape == pred.shape:
+        return target
+    if _is_column(target.shape) and _is_column(pred.shape) and target.shape[0] == pred.shape[0]:
+        return target.reshape(pred.shape)
+    hint = ""
+    if target.shape == pred.shape[::-1]:
+        hint = "; targets are batch-first like pred (the course's (1, m) layout is target.T)"
+    raise ShapeError(
+        f"{loss!r}: target must have pred's shape {format_shape(pred.shape)}; "
+        f"got target of shape {format_shape(target.shape)}{hint}"
+    )
+
+
+def _describe_values(array: np.ndarray) -> str:
+    # Only called on the error path, so it may take extra passes.
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        return "it contains NaN or inf"
+    return f"its values range from {array.min()} to {array.max()}"
+
+
+def _check_finite(loss: Loss, target: np.ndarray) -> None:
+    if target.dtype.kind == "f" and not np.isfinite(target).all():
+        raise DataError(f"{loss!r}: target must be finite; it contains NaN or inf")
+
+
+def _check_unit_interval(loss: Loss, target: np.ndarray, what: str) -> None:
+    # One pass; NaN fails both comparisons, so NaN and inf are caught here too.
+    if target.dtype.kind != "b" and not np.all((target >= 0) & (target <= 1)):
+        raise DataError(
+            f"{loss!r}: {what} must hold values in [0, 1]; {_describe_values(target)}"
+        )
+
+
+def _binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
+    y = _shaped_like(loss, _numeric(loss, target, "target"), pred)
+    _check_unit_interval(loss, y, "target")
+    return y.astype(pred.dtype, copy=False)
+
+
+def _class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
+    """Check class labels of shape (batch,) and return them as intp."""
+    _check_finite(loss, target)
+    low, high = target.min(), target.max()
+    if low < 0 or high >= n_classes:
+        raise DataError(
+            f"{loss!r}: class labels must be integers in [0, {n_classes}) for pred with "
+            f"{n_classes} classes; got labels from {low} to {high}"
+        )
+    if target.dtype.kind == "f" and not np.all(target == np.round(target)):
+        raise DataError(
+            f"{loss!r}: class labels must be whole numbers; got a non-integer label "
+            f"in a {target.dtype} array (pass an integer array)"
+        )
+    return target.astype(np.intp, copy=False)
+
+
+# -- the losses -----------------------------------------------------------------------
+
+
+class BCELoss(Loss):
+    """Binary cross-entropy on probabilities.
+
+    ``loss = -(y * log(p) + (1 - y) * log(1 - p))``, element by element, then reduced:
+    the course's ``compute_cost``. Takes ``pred = p`` in [0, 1], such as the output of a
+    ``Sigmoid`` layer.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        ``"mean"`` averages over every element of ``pred``: over the batch for the usual
+        ``(batch, 1)`` or ``(batch,)`` prediction (the course's ``1/m``), over all
+        ``batch * k`` elements for a multi-label ``(batch, k)`` one, as in PyTorch.
+
+    Notes
+    -----
+    Targets of shape ``(batch,)`` and ``(batch, 1)`` both work with either shape of
+    ``pred``; any other target must have ``pred``'s shape. Targets must lie in [0, 1]
+    (labels or soft labels), and so must ``pred``: logits are rejected with a pointer to
+    :class:`BCEWithLogitsLoss`, which is the numerically better choice anyway.
+
+    ``p`` is clipped into ``[eps, 1 - eps]`` with ``eps = np.finfo(pred.dtype).eps``
+    (about 1.2e-7 for float32, 2.2e-16 for float64; a fixed margin such as 1e-12 would
+    be lost in float32, where ``1 - 1e-12 == 1``). So a prediction of exactly 0 or 1
+    gives a finite loss (at most ``-log(eps)``, about 15.9 in float32 and 36.0 in
+    float64, per element), and the gradient ``(p - y) / (p * (1 - p))`` is evaluated at
+    the clipped ``p``: it stays finite and, unlike the derivative of the clipped
+    function, does not vanish, so a confidently wrong sigmoid still gets pushed back.
+
+    Examples
+    --------
+    The course's ``compute_cost`` test case, batch-first:
+
+    >>> import numpy as np
+    >>> loss = BCELoss()
+    >>> p = np.array([[0.8], [0.9], [0.4]], dtype=np.float64)
+    >>> loss(p, np.array([1, 1, 1]))
+    0.4149315996
+    >>> loss.backward()
+    array([[-0.41666667], [-0.37037037], [-0.83333333]])
+    """
+
+    input_kind: ClassVar[str] = "probability"
+    target_kinds: ClassVar[tuple[str, ...]] = ("binary",)
+
+    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+        p = _as_pred(self, pred)
+        y = _binary_target(self, target, p)
+        # NaN passes this test on purpose: a diverged model gives a NaN loss to report.
+        if np.any((p < 0) | (p > 1)):
+            raise DataError(
+                f"{self!r}: pred must hold probabilities in [0, 1] (a Sigmoid output); "
+                f"{_describe_values(p)}; for logits use BCEWithLogitsLoss"
+            )
+        margin = np.finfo(p.dtype).eps
+        p = np.clip(p, margin, 1 - margin)
+        total = np.sum(y * np.log(p) + (1 - y) * np.log1p(-p))
+        self.save_for_backward(p=p, y=y)
+        return -float(total) * self.reduction_scale(p.size)
+
+    def backward(self) -> np.ndarray:
+        p, y = self.saved("p", "y")
+        # The clipped p keeps this finite and nonzero at p == 0 or 1 (see Notes).
+        grad = (p - y) / (p * (1 - p))
+        grad *= self.reduction_scale(p.size)
+        return grad
+
+
+class BCEWithLogitsLoss(Loss):
+    """Binary cross-entropy on logits: a sigmoid and :class:`BCELoss` in one stable step.
+
+    ``loss = softplus(z) - y * z`` element by element (equal to BCELoss on
+    ``sigmoid(z)``), then reduced; the gradient is ``sigmoid(z) - y``.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        ``"mean"`` averages over every element of ``pred``, as :class:`BCELoss` does.
+
+    Notes
+    -----
+    Shapes and targets are as for :class:`BCELoss`. The loss is computed as
+    ``max(z, 0) - y * z + log1p(exp(-|z|))``: nothing overflows for any finite ``z``, and
+    for a confident correct prediction (``z = 30, y = 1``) the tiny loss is not lost to
+    cancellation, as it would be in ``softplus(z) - z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = BCEWithLogitsLoss()
+    >>> z = np.array([[0.0], [1000.0]], dtype=np.float64)
+    >>> loss(z, np.array([1, 0]))
+    500.3465735902
+    >>> loss.backward()
+    array([[-0.25], [ 0.5 ]])
+    """
+
+    input_kind: ClassVar[str] = "logit"
+    target_kinds: ClassVar[tuple[str, ...]] = ("binary",)
+
+    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+        z = _as_pred(self, pred)
+        y = _binary_target(self, target, z)
+        total = np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
+        self.save_for_backward(z=z, y=y)
+        return float(total) * self.reduction_scale(z.size)
+
+    def backward(self) -> np.ndarray:
+        z, y = self.saved("z", "y")
+        grad = F.sigmoid(z)
+        grad -= y
+        grad *= self.reduction_scale(z.size)
+        return grad
+
+
+class CrossEntropyLoss(Loss):
+    """Softmax cross-entropy on logits, for one-of-several classes.
+
+    ``loss = -sum(target * log_softmax(z))`` per example, then reduced; with class
+    labels, ``loss = -log_softmax(z)[label]``. The gradient is
+    ``softmax(z) - one_hot(target)``.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        ``"mean"`` averages over the batch.
+
+    Notes
+    -----
+    ``pred`` holds logits of shape ``(batch, classes)`` with at least 2 classes (for one
+    output per example use :class:`BCEWithLogitsLoss`). ``target`` is either
+
+    - class labels of shape ``(batch,)`` (or ``(batch, 1)``): integers in
+      ``[0, classes)``, or floats holding whole numbers; or
+    - one-hot rows, or rows of class probabilities, shaped like ``pred``, with values
+      in [0, 1].
+
+    Both give the same value and gradient for the same classes (``target_kinds`` is
+    ``("class_index", "one_hot")``). Bad labels (out of range, fractional, NaN) raise
+    :class:`~nnframe.errors.DataError`: they are a problem of the data, not of an
+    argument. For probability rows that do not sum to 1 the gradient is
+    ``softmax(z) * sum(target) - target``, the exact derivative of the value computed.
+
+    ``log_softmax`` subtracts each row's maximum before exponentiating, so any finite
+    logits are safe.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = CrossEntropyLoss()
+    >>> z = np.array([[0.0, 0.0], [0.0, 1000.0]], dtype=np.float64)
+    >>> loss(z, np.array([0, 0]))
+    500.3465735902
+    >>> loss.backward()
+    array([[-0.25,  0.25], [-0.5 ,  0.5 ]])
+    """
+
+    input_kind: ClassVar[str] = "logit"
+    target_kinds: ClassVar[tuple[str, ...]] = ("class_index", "one_hot")
+
+    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+        z = _as_pred(self, pred)
+        if z.ndim != 2:
+            raise ShapeError(
+                f"{self!r}: pred must be logits of shape (batch, classes); "
+                f"got shape {format_shape(z.shape)}"
+            )
+        batch, classes = z.shape
+        if classes < 2:
+            raise ShapeError(
+                f"{self!r}: pred has {classes} class; a softmax over one class is always "
+                "1 and its loss always 0; for one output per example use BCEWithLogitsLoss"
+            )
+        t = _numeric(self, target, "target")
+        if t.shape == z.shape:
+            _check_unit_interval(self, t, "one-hot target")
+            t = t.astype(z.dtype, copy=False)
+        elif t.shape in ((batch,), (batch, 1)):
+            t = _class_labels(self, t.reshape(batch), classes)
+        else:
+            raise ShapeError(
+                f"{self!r}: target must be class labels of shape {format_shape((batch,))} "
+                f"or one-hot rows of shape {format_shape(z.shape)}; "
+                f"got shape {format_shape(t.shape)}"
+            )
+        log_probs = F.log_softmax(z, axis=1)
+        # Labels pick each example's own log-probability; probability rows weight them all.
+        picked = log_probs[np.arange(batch), t] if t.ndim == 1 else t * log_probs
+        total = -np.sum(picked)
+        self.save_for_backward(log_probs=log_probs, target=t)
+        return float(total) * self.reduction_scale(batch)
+
+    def backward(self) -> np.ndarray:
+        log_probs, target = self.saved("log_probs", "target")
+        grad = np.exp(log_probs)  # the softmax, without a second log-sum-exp
+        if target.ndim == 1:
+            grad[np.arange(len(target)), target] -= 1
+        else:
+            grad *= target.sum(axis=1, keepdims=True)
+            grad -= target
+        grad *= self.reduction_scale(len(grad))
+        return grad
+
+
+class MSELoss(Loss):
+    """Mean squared error.
+
+    ``loss = (pred - target)**2`` element by element, then reduced.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum"}, default "mean"
+        ``"mean"`` averages over every element of ``pred`` (not only over the batch), as
+        PyTorch and Keras do; ``"sum"`` sums them.
+
+    Notes
+    -----
+    ``target`` must have ``pred``'s shape, except that ``(batch,)`` and ``(batch, 1)``
+    are interchangeable (a reshape, never a broadcast). It must be finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = MSELoss()
+    >>> loss(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float64), np.zeros((2, 2)))
+    7.5
+    >>> loss.backward()
+    array([[0.5, 1. ], [1.5, 2. ]])
+    """
+
+    input_kind: ClassVar[str] = "real"
+    target_kinds: ClassVar[tuple[str, ...]] = ("real",)
+
+    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+        x = _as_pred(self, pred)
+        t = _shaped_like(self, _numeric(self, target, "target"), x)
+        _check_finite(self, t)
+        diff = x - t.astype(x.dtype, copy=False)
+        total = np.sum(np.square(diff))
+        self.save_for_backward(diff=diff)
+        return float(total) * self.reduction_scale(diff.size)
+
+    def backward(self) -> np.ndarray:
+        diff = self.saved("diff")
+        return diff * (2 * self.reduction_scale(diff.size))

@@ -1,0 +1,425 @@
+"""Training: mini-batches, the Trainer that fits, evaluates and predicts, and History."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from nnframe import metrics as metrics_module
+from nnframe.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DataError,
+    DTypeError,
+    ShapeError,
+    TrainingDivergedError,
+)
+from nnframe.grad_mode import no_grad
+from nnframe.layers import Layer
+from nnframe.rng import RNGLike, as_generator
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from nnframe.callbacks import Callback
+
+__all__ = ["History", "Trainer", "batches"]
+
+
+def _positive_int(value: object, name: str, *, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name} must be an int; got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ArgumentError(f"{name} must be {'>= 0' if allow_zero else 'positive'}; got {value}")
+    return int(value)
+
+
+def _as_data(array: object, name: str, where: str) -> np.ndarray:
+    data = array if isinstance(array, np.ndarray) else np.asarray(array)
+    if data.dtype.kind not in "fiub":
+        raise DTypeError(f"{where}: {name} must be a real numeric array; got dtype {data.dtype}")
+    if data.ndim == 0:
+        raise ShapeError(f"{where}: {name} must have a batch dimension; got a 0-d array")
+    if data.shape[0] == 0:
+        raise DataError(f"{where}: {name} is empty (0 examples)")
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        bad = np.argwhere(~np.isfinite(data))
+        raise DataError(
+            f"{where}: {name} holds {len(bad)} NaN or infinite values (first at index "
+            f"{tuple(int(i) for i in bad[0])}); clean the data first"
+        )
+    return data
+
+
+def _check_pair(x: object, y: object, where: str) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = _as_data(x, "x", where), _as_data(y, "y", where)
+    if xs.ndim < 2:
+        raise ShapeError(
+            f"{where}: x must be batch-first with shape (examples, features); got shape "
+            f"{xs.shape}"
+        )
+    if len(xs) != len(ys):
+        raise DataError(f"{where}: x has {len(xs)} examples but y has {len(ys)}")
+    return xs, ys
+
+
+def batches(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    rng: RNGLike = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Yield ``(x_batch, y_batch)`` pairs of at most ``batch_size`` examples.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, ...)
+    y : ndarray of shape (n, ...) or None
+        Targets, split alongside ``x``; None yields ``(x_batch, None)``.
+    batch_size : int
+        The last batch holds the remainder.
+    shuffle : bool, default False
+        Visit the examples in a random order drawn from ``rng``.
+    rng : None, int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> x, y = np.arange(10).reshape(5, 2), np.arange(5)
+    >>> [len(yb) for _, yb in batches(x, y, 2)]
+    [2, 2, 1]
+    """
+    size = _positive_int(batch_size, "batch_size")
+    n = len(x)
+    if y is not None and len(y) != n:
+        raise DataError(f"batches: x has {n} examples but y has {len(y)}")
+    order = as_generator(rng).permutation(n) if shuffle else None
+    for start in range(0, n, size):
+        if order is None:
+            index: slice | np.ndarray = slice(start, start + size)
+        else:
+            index = order[start : start + size]
+        yield x[index], (None if y is None else y[index])
+
+
+@attrs.define
+class History:
+    """Per-epoch records of a :meth:`Trainer.fit` run.
+
+    Attributes
+    ----------
+    history : dict of str to list of float
+        ``"loss"``, ``"val_loss"`` and each metric (``"accuracy"``, ``"val_accuracy"``)
+        mapped to one value per epoch.
+    epoch : list of int
+        The epoch numbers recorded, counting from 0.
+    """
+
+    history: dict[str, list[float]] = attrs.field(factory=dict)
+    epoch: list[int] = attrs.field(factory=list)
+
+    def record(self, epoch: int, logs: dict[str, float]) -> None:
+        """Append one epoch's values."""
+        self.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(float(value))
+
+    def plot(self, path: str | None = None) -> Figure:
+        """Draw the learning curves: one panel per quantity, training and validation.
+
+        Parameters
+        ----------
+        path : str, optional
+            Where to save the figure (PNG, SVG, PDF by extension).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Raises
+        ------
+        ImportError
+            When matplotlib is not installed (``pip install "nnframe[plot]"``).
+        """
+        try:
+            from matplotlib.figure import Figure
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                'History.plot needs matplotlib: pip install "nnframe[plot]"'
+            ) from error
+        quantities = [name for name in self.history if not name.startswith("val_")]
+        quantities += [
+            name[4:] for name in self.history
+            if name.startswith("val_") and name[4:] not in quantities
+        ]
+        figure = Figure(figsize=(5 * max(1, len(quantities)), 3.6), layout="constrained")
+        axes = figure.subplots(1, max(1, len(quantities)), squeeze=False)[0]
+        epochs = [e + 1 for e in self.epoch]
+        for ax, name in zip(axes, quantities, strict=False):
+            for key, label in ((name, "training"), (f"val_{name}", "validation")):
+                if key in self.history:
+                    ax.plot(epochs, self.history[key], marker=".", label=label)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        if path is not None:
+            figure.savefig(path, dpi=100)
+        return figure
+
+
+def _progress_bar(total: int, description: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, disable=not enabled, leave=True, unit="batch")
+
+
+class Trainer:
+    """Fits a model with a loss and an optimizer; evaluates and predicts in batches.
+
+    Parameters
+    ----------
+    model : Layer
+    loss : Loss
+        Called as ``loss(pred, target)``, then ``loss.backward()``.
+    optimizer : Optimizer
+        Stepped once per batch.
+    metrics : sequence of str or callable, default ()
+        Names from :mod:`nnframe.metrics` or functions ``metric(pred, target)``.
+        Binary metrics know from the loss whether the model outputs logits.
+    stop_on_nan : bool, default True
+        Raise :class:`~nnframe.errors.TrainingDivergedError` when a batch's loss is not
+        finite, before that batch changes the weights.
+
+    Attributes
+    ----------
+    stop_training : bool
+        Set by a callback (EarlyStopping) to end :meth:`fit` after the current epoch.
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((64, 2)); y = (x[:, 0] > 0).astype(int)
+    >>> model = nf.mlp([2, 8, 1], output_activation="sigmoid", rng=0)
+    >>> trainer = nf.Trainer(model, nf.BCELoss(), nf.Adam(model.parameters(), lr=0.05),
+    ...                      metrics=["accuracy"])
+    >>> history = trainer.fit(x, y, epochs=20, batch_size=16, rng=0, progress=False)
+    >>> history.history["accuracy"][-1] > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        model: Layer,
+        loss: Any,
+        optimizer: Any,
+        *,
+        metrics: Sequence[str | metrics_module.Metric] = (),
+        stop_on_nan: bool = True,
+    ) -> None:
+        if not isinstance(model, Layer):
+            raise ArgumentTypeError(f"Trainer: model must be a Layer; got {type(model).__name__}")
+        for name, obj, needed in (("loss", loss, "backward"), ("optimizer", optimizer, "step")):
+            if not callable(getattr(obj, needed, None)):
+                raise ArgumentTypeError(
+                    f"Trainer: {name} must have a {needed}() method; got {type(obj).__name__}"
+                )
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.stop_on_nan = bool(stop_on_nan)
+        self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
+        self.metrics = dict(
+            metrics_module.get(metric, from_logits=self.from_logits) for metric in metrics
+        )
+        self.stop_training = False
+
+    # -- training ---------------------------------------------------------------------
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[Callback] = (),
+        progress: bool | None = None,
+        rng: RNGLike = None,
+    ) -> History:
+        """Train for ``epochs`` passes over ``(x, y)``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, features)
+        y : ndarray of shape (n,) or (n, outputs)
+        epochs : int, default 1
+        batch_size : int, default 32
+        shuffle : bool, default True
+            Reshuffle the training examples every epoch, drawing from ``rng``.
+        validation_data : (x_val, y_val), optional
+            Evaluated after every epoch; results are logged as ``val_<name>``.
+        validation_split : float, default 0.0
+            Without ``validation_data``, hold out this fraction of the examples (the last
+            ones, before shuffling, as Keras does).
+        callbacks : sequence of Callback
+        progress : bool or None
+            Show a progress bar per epoch; None shows it when stderr is a terminal.
+        rng : None, int or numpy.random.Generator
+            Source of the shuffling order.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        TrainingDivergedError
+            When a batch's loss is NaN or infinite (unless ``stop_on_nan=False``).
+        """
+        x, y = _check_pair(x, y, "Trainer.fit")
+        total_epochs = _positive_int(epochs, "epochs", allow_zero=True)
+        _positive_int(batch_size, "batch_size")
+        if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
+            raise ArgumentError(f"validation_split must be in [0, 1); got {validation_split!r}")
+        if validation_data is None and validation_split > 0:
+            keep = len(x) - math.ceil(len(x) * float(validation_split))
+            if keep < 1:
+                raise DataError(
+                    f"Trainer.fit: validation_split={validation_split} leaves no training data"
+                )
+            x, y, validation_data = x[:keep], y[:keep], (x[keep:], y[keep:])
+        if validation_data is not None:
+            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+                raise ArgumentTypeError("validation_data must be a pair (x_val, y_val)")
+            validation_data = _check_pair(*validation_data, "Trainer.fit validation_data")
+        show = sys.stderr.isatty() if progress is None else bool(progress)
+        generator = as_generator(rng)
+        history = History()
+        self.stop_training = False
+        for callback in callbacks:
+            callback.on_train_begin(self)
+        for epoch in range(total_epochs):
+            for callback in callbacks:
+                callback.on_epoch_begin(self, epoch)
+            logs = self._train_epoch(
+                x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
+            )
+            if validation_data is not None:
+                results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
+                logs.update({f"val_{name}": value for name, value in results.items()})
+            for callback in callbacks:
+                callback.on_epoch_end(self, epoch, logs)
+            history.record(epoch, logs)
+            if self.stop_training:
+                break
+        for callback in callbacks:
+            callback.on_train_end(self)
+        return history
+
+    def _train_epoch(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epoch: int,
+        total_epochs: int,
+        batch_size: int,
+        shuffle: bool,
+        generator: np.random.Generator,
+        callbacks: Sequence[Callback],
+        show: bool,
+    ) -> dict[str, float]:
+        self.model.train()
+        sums = dict.fromkeys(["loss", *self.metrics], 0.0)
+        seen = 0
+        n_batches = math.ceil(len(x) / batch_size)
+        with _progress_bar(n_batches, f"Epoch {epoch + 1}/{total_epochs}", show) as bar:
+            for index, (xb, yb) in enumerate(
+                batches(x, y, batch_size, shuffle=shuffle, rng=generator)
+            ):
+                self.model.zero_grad()
+                pred = self.model.forward(xb)
+                value = self.loss.forward(pred, yb)
+                if self.stop_on_nan and not math.isfinite(value):
+                    self.model.clear_cache()
+                    raise TrainingDivergedError(
+                        f"the training loss became {value} at epoch {epoch + 1}, batch "
+                        f"{index + 1} of {n_batches}; the weights are those after the "
+                        "previous batch (lower the learning rate, or pass stop_on_nan=False)"
+                    )
+                self.model.backward(self.loss.backward())
+                self.optimizer.step()
+                count = len(xb)
+                seen += count
+                batch_logs = {"loss": float(value)}
+                for name, metric in self.metrics.items():
+                    batch_logs[name] = float(metric(pred, yb))
+                for name, batch_value in batch_logs.items():
+                    sums[name] += batch_value * count
+                for callback in callbacks:
+                    callback.on_batch_end(self, index, batch_logs)
+                bar.update(1)
+                bar.set_postfix({name: f"{total / seen:.4f}" for name, total in sums.items()})
+        return {name: total / seen for name, total in sums.items()}
+
+    # -- inference --------------------------------------------------------------------
+
+    def predict(self, x: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+        """Return the model's outputs for ``x``, computed in batches under ``no_grad``.
+
+        The model runs in evaluation mode and is put back in the mode it had.
+        """
+        data = _as_data(x, "x", "Trainer.predict")
+        size = _positive_int(batch_size, "batch_size")
+        modes = [(sub, sub.training) for _, sub in self.model.named_layers()]
+        self.model.eval()
+        try:
+            with no_grad():
+                out: np.ndarray | None = None
+                for start in range(0, len(data), size):
+                    pred = self.model.forward(data[start : start + size])
+                    if out is None:
+                        out = np.empty((len(data), *pred.shape[1:]), dtype=pred.dtype)
+                    out[start : start + len(pred)] = pred
+        finally:
+            for sub, mode in modes:
+                sub.training = mode
+        assert out is not None
+        return out
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, *, batch_size: int = 256) -> dict[str, float]:
+        """Return the loss and every metric on ``(x, y)``, computed under ``no_grad``.
+
+        Returns
+        -------
+        dict of str to float
+            ``{"loss": ..., "<metric>": ...}``; the loss is the mean over batches weighted
+            by their sizes.
+        """
+        x, y = _check_pair(x, y, "Trainer.evaluate")
+        pred = self.predict(x, batch_size=batch_size)
+        size = _positive_int(batch_size, "batch_size")
+        total = 0.0
+        with no_grad():
+            for start in range(0, len(x), size):
+                stop = start + size
+                total += self.loss.forward(pred[start:stop], y[start:stop]) * len(
+                    pred[start:stop]
+                )
+        results = {"loss": total / len(x)}
+        for name, metric in self.metrics.items():
+            results[name] = float(metric(pred, y))
+        return results

@@ -1,0 +1,94 @@
+"""The nnframe command: training runs, and every error path is one line with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from nnframe.cli import main
+
+
+def test_train_on_a_small_csv_prints_the_held_out_accuracy(tmp_path, capsys):
+    path = tmp_path / "points.csv"
+    rows = ["a,b,label"] + [
+        f"{i % 7},{(i * 3) % 5},{'yes' if i % 7 > 3 else 'no'}" for i in range(80)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    plot = tmp_path / "curve.png"
+    code = main(
+        [
+            "train",
+            "--data",
+            str(path),
+            "--epochs",
+            "40",
+            "--hidden",
+            "8",
+            "--lr",
+            "0.01",
+            "--plot",
+            str(plot),
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "points.csv (binary)" in out and "epoch 40/40" in out
+    accuracy = float(out.split("test accuracy: ")[1].split()[0])
+    assert accuracy >= 0.9
+    assert plot.stat().st_size > 1000
+
+
+def test_train_regression_reports_the_mean_squared_error(tmp_path, capsys):
+    path = tmp_path / "line.csv"
+    path.write_text("x,y\n" + "".join(f"{i / 10},{i / 5 + 0.25}\n" for i in range(60)))
+    assert main(["train", "--data", str(path), "--epochs", "5", "--no-progress"]) == 0
+    assert "test mean squared error" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["train", "--epochs", "0"], "--epochs: must be positive"),
+        (["train", "--epochs", "many"], "--epochs: expected a int"),
+        (["train", "--hidden", "64,x"], "--hidden"),
+        (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+        (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["train", "--data", "mnist"], "mnist"),
+        (["train", "--data", "/no/such/file.csv"], "file.csv"),
+        (["train", "--data", "iris", "--test-size", "1.5"], "test_size"),
+    ],
+)
+def test_bad_flags_and_files_exit_2_with_one_line(argv, fragment, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert fragment in lines[0] and lines[0].startswith("nnframe")
+    assert "Traceback" not in captured.err
+
+
+def test_a_bad_csv_exits_2(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n3\n")
+    assert main(["train", "--data", str(path)]) == 2
+    assert "bad.csv" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "train" in capsys.readouterr().out
+
+
+def test_python_dash_m_nnframe_is_the_same_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "nnframe", "train", "--epochs", "zero"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--epochs" in result.stderr
