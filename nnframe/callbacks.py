@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnframe.checks import boolean, non_negative, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
 
 if TYPE_CHECKING:
@@ -88,19 +88,15 @@ class EarlyStopping(Callback):
     ) -> None:
         if not isinstance(monitor, str):
             raise ArgumentTypeError(f"EarlyStopping: monitor must be a str; got {monitor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral):
-            raise ArgumentTypeError(f"EarlyStopping: patience must be an int; got {patience!r}")
-        if patience < 1:
-            raise ArgumentError(f"EarlyStopping: patience must be >= 1; got {patience}")
         if mode not in ("auto", "min", "max"):
             raise ArgumentError(f"EarlyStopping: mode must be auto, min or max; got {mode!r}")
         if mode == "auto":
             mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
-        self.monitor = monitor
-        self.patience = int(patience)
-        self.min_delta = abs(float(min_delta))
-        self.mode = mode
-        self.restore_best = bool(restore_best)
+        self.monitor: str = monitor
+        self.patience: int = positive_int(patience, "EarlyStopping: patience")
+        self.min_delta: float = non_negative(min_delta, "EarlyStopping: min_delta")
+        self.mode: str = mode
+        self.restore_best: bool = boolean(restore_best, "EarlyStopping: restore_best")
         self._reset()
 
     def _reset(self) -> None:
@@ -170,12 +166,8 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         lr_at: Callable[[int], float] | None = getattr(self.schedule, "lr_at", None)
         lr = lr_at(epoch) if lr_at is not None else self.schedule(epoch, trainer.optimizer.lr)
-        if not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
-            raise ArgumentError(
-                f"LearningRateScheduler: the schedule gave lr={lr!r} at epoch {epoch}"
-            )
-        trainer.optimizer.lr = float(lr)
-        self._lr = float(lr)
+        self._lr = non_negative(lr, f"LearningRateScheduler: the lr for epoch {epoch}")
+        trainer.optimizer.lr = self._lr
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         logs["lr"] = self._lr

@@ -79,15 +79,15 @@ def _parser() -> _Parser:
     train.add_argument("--data", default="digits", help="bundled name or PATH.csv (default digits)")
     train.add_argument("--target", help="target column of a CSV file (default: the last)")
     train.add_argument(
-        "--hidden", type=_hidden_sizes, default=[128, 64],
-        help="hidden layer sizes, comma-separated (default 128,64)",
+        "--hidden", type=_hidden_sizes, default=[256],
+        help="hidden layer sizes, comma-separated, e.g. 64,32 (default 256)",
     )
     train.add_argument(
         "--activation", choices=sorted(ACTIVATIONS), default="relu",
         help="hidden activation (default relu)",
     )
-    train.add_argument("--epochs", type=_positive(int), default=30, help="default 30")
-    train.add_argument("--batch-size", type=_positive(int), default=32, help="default 32")
+    train.add_argument("--epochs", type=_positive(int), default=60, help="default 60")
+    train.add_argument("--batch-size", type=_positive(int), default=64, help="default 64")
     train.add_argument(
         "--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam"
     )

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen
 
+from nnframe.checks import boolean, float_dtype, interval
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
 from nnframe.rng import RNGLike, as_generator
 
@@ -403,9 +404,9 @@ def load(
             f"load: target= applies to CSV files only; the bundled data set {name!r} has "
             f"its target fixed"
         )
-    test_fraction = _check_test_size(test_size)
-    float_type = _float_dtype(dtype)
-    _check_standardize(standardize)
+    test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
+    float_type = float_dtype(dtype, "datasets: dtype")
+    boolean(standardize, "datasets: standardize")
 
     x, y, feature_names, class_names = _bundled(name)
     own_task = "binary" if len(class_names) == 2 else "multiclass"
@@ -500,9 +501,9 @@ def load_csv(
     >>> data.task, data.class_names, data.x_train.shape
     ('binary', ('n', 'y'), (8, 2))
     """
-    test_fraction = _check_test_size(test_size)
-    float_type = _float_dtype(dtype)
-    _check_standardize(standardize)
+    test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
+    float_type = float_dtype(dtype, "datasets: dtype")
+    boolean(standardize, "datasets: standardize")
     forced_task = None if task is None else _check_task(task)
 
     table = _read_table(path)
@@ -586,36 +587,6 @@ def read_features(
 # ---------------------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_test_size(test_size: object) -> float:
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise ArgumentTypeError(
-            f"test_size must be a float between 0 and 1; got {type(test_size).__name__}"
-        )
-    value = float(test_size)
-    if not 0.0 < value < 1.0:
-        raise ArgumentError(
-            f"test_size must be a fraction strictly between 0 and 1; got {test_size!r}"
-        )
-    return value
-
-
-def _float_dtype(dtype: object) -> np.dtype[Any]:
-    try:
-        result = np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError as error:
-        raise ArgumentTypeError(f"dtype: {dtype!r} is not a numpy dtype") from error
-    if result.kind != "f":
-        raise ArgumentError(f"dtype must be a float dtype (float32, float64); got {result}")
-    return result
-
-
-def _check_standardize(standardize: object) -> None:
-    if not isinstance(standardize, bool | np.bool_):
-        raise ArgumentTypeError(
-            f"standardize must be True or False; got {type(standardize).__name__}"
-        )
 
 
 def _check_task(task: object) -> str:

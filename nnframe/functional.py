@@ -51,9 +51,14 @@ def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     --------
     >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
     array([0. , 0.5, 1. ])
+    >>> print(sigmoid(np.float64(-0.19282691566774998)))
+    0.4519420872071204
     """
+    if out is None:
+        # An explicit array, so that 0-d inputs work with the in-place steps below.
+        out = np.empty(np.shape(z), dtype=np.result_type(z, 1.0))
     with np.errstate(over="ignore"):
-        out = np.negative(z, out=out)
+        np.negative(z, out=out)
         np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)

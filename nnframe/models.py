@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from nnframe import init as initializers
+from nnframe.checks import positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers import Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nnframe.rng import RNGLike, as_generator
@@ -76,19 +77,17 @@ def mlp(
       (7): Sigmoid()
     )
     """
-    dims = list(layer_dims) if isinstance(layer_dims, Sequence) else None
-    if dims is None or isinstance(layer_dims, str):
-        raise ArgumentTypeError(f"mlp: layer_dims must be a list of ints; got {layer_dims!r}")
-    if len(dims) < 2:
-        raise ArgumentError(f"mlp: layer_dims needs an input and an output size; got {dims}")
-    for i, size in enumerate(dims):
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
-            raise ArgumentError(f"mlp: layer_dims[{i}] must be a positive int; got {size!r}")
+    given: object = layer_dims
+    if not isinstance(given, list | tuple):
+        raise ArgumentTypeError(f"mlp: layer_dims must be a list of ints; got {given!r}")
+    if len(given) < 2:
+        raise ArgumentError(f"mlp: layer_dims needs an input and an output size; got {given}")
+    dims = [positive_int(size, f"mlp: layer_dims[{i}]") for i, size in enumerate(given)]
     hidden = _activation(hidden_activation, "hidden_activation")
     output = _activation(output_activation, "output_activation")
     generator = as_generator(rng)
     model = Sequential()
-    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims)):
         model.append(Linear(fan_in, fan_out, init=init, rng=generator, dtype=dtype))
         last = i == len(dims) - 2
         make = output if last else hidden

@@ -8,7 +8,7 @@ from attrs import define, field
 from nnframe.errors import DTypeError
 
 
-def _float_array(value: object, copy: bool = True) -> np.ndarray:
+def _float_array(value: object, copy: bool | None = True) -> np.ndarray:
     array = np.array(value, copy=copy)
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)

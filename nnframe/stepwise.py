@@ -59,12 +59,6 @@ def _as_float(Z: Any) -> np.ndarray:
     return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 
-def _sigmoid(Z: np.ndarray) -> np.ndarray:
-    # An explicit out= array: for a 0-d Z, functional.sigmoid's intermediate would be a
-    # numpy scalar, which ufuncs cannot write into.
-    return F.sigmoid(Z, out=np.empty_like(Z))
-
-
 def _check_activation(activation: object) -> None:
     if activation not in _ACTIVATIONS:
         raise ArgumentError(f"activation must be 'sigmoid' or 'relu'; got {activation!r}")
@@ -108,7 +102,7 @@ def sigmoid(Z: np.ndarray | float) -> tuple[Any, Any]:
     >>> A
     array([0. , 0.5, 1. ])
     """
-    A = _sigmoid(_as_float(Z))
+    A = F.sigmoid(_as_float(Z))
     return (A if isinstance(Z, np.ndarray) else A[()]), Z
 
 
@@ -186,7 +180,7 @@ def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
     dA = np.asarray(dA)
     if dA.shape != Z.shape:
         raise ShapeError(f"sigmoid_backward: dA has shape {dA.shape} and Z has shape {Z.shape}")
-    return dA * F.sigmoid_grad(_sigmoid(Z))
+    return dA * F.sigmoid_grad(F.sigmoid(Z))
 
 
 def relu_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:

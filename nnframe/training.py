@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 import numpy as np
 
 from nnframe import metrics as metrics_module
+from nnframe.checks import boolean, interval, non_negative_int, positive_int
 from nnframe.errors import (
-    ArgumentError,
     ArgumentTypeError,
     DataError,
     DTypeError,
@@ -30,14 +29,6 @@ if TYPE_CHECKING:
     from nnframe.callbacks import Callback
 
 __all__ = ["History", "Trainer", "batches"]
-
-
-def _positive_int(value: object, name: str, *, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{name} must be an int; got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ArgumentError(f"{name} must be {'>= 0' if allow_zero else 'positive'}; got {value}")
-    return int(value)
 
 
 def _as_data(array: object, name: str, where: str) -> np.ndarray:
@@ -69,6 +60,14 @@ def _check_pair(x: object, y: object, where: str) -> tuple[np.ndarray, np.ndarra
     return xs, ys
 
 
+@overload
+def batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = ..., rng: RNGLike = ...
+) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+@overload
+def batches(
+    x: np.ndarray, y: None, batch_size: int, *, shuffle: bool = ..., rng: RNGLike = ...
+) -> Iterator[tuple[np.ndarray, None]]: ...
 def batches(
     x: np.ndarray,
     y: np.ndarray | None,
@@ -96,7 +95,7 @@ def batches(
     >>> [len(yb) for _, yb in batches(x, y, 2)]
     [2, 2, 1]
     """
-    size = _positive_int(batch_size, "batch_size")
+    size = positive_int(batch_size, "batches: batch_size")
     n = len(x)
     if y is not None and len(y) != n:
         raise DataError(f"batches: x has {n} examples but y has {len(y)}")
@@ -237,7 +236,7 @@ class Trainer:
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
-        self.stop_on_nan = bool(stop_on_nan)
+        self.stop_on_nan = boolean(stop_on_nan, "Trainer: stop_on_nan")
         self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
         self.metrics = dict(
             metrics_module.get(metric, from_logits=self.from_logits) for metric in metrics
@@ -291,15 +290,14 @@ class Trainer:
             When a batch's loss is NaN or infinite (unless ``stop_on_nan=False``).
         """
         x, y = _check_pair(x, y, "Trainer.fit")
-        total_epochs = _positive_int(epochs, "epochs", allow_zero=True)
-        _positive_int(batch_size, "batch_size")
-        if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
-            raise ArgumentError(f"validation_split must be in [0, 1); got {validation_split!r}")
-        if validation_data is None and validation_split > 0:
-            keep = len(x) - math.ceil(len(x) * float(validation_split))
+        total_epochs = non_negative_int(epochs, "Trainer.fit: epochs")
+        positive_int(batch_size, "Trainer.fit: batch_size")
+        split = interval(0.0, 1.0)(validation_split, "Trainer.fit: validation_split")
+        if validation_data is None and split > 0:
+            keep = len(x) - math.ceil(len(x) * split)
             if keep < 1:
                 raise DataError(
-                    f"Trainer.fit: validation_split={validation_split} leaves no training data"
+                    f"Trainer.fit: validation_split={split} leaves no training data"
                 )
             x, y, validation_data = x[:keep], y[:keep], (x[keep:], y[keep:])
         if validation_data is not None:
@@ -383,7 +381,7 @@ class Trainer:
         The model runs in evaluation mode and is put back in the mode it had.
         """
         data = _as_data(x, "x", "Trainer.predict")
-        size = _positive_int(batch_size, "batch_size")
+        size = positive_int(batch_size, "Trainer.predict: batch_size")
         modes = [(sub, sub.training) for _, sub in self.model.named_layers()]
         self.model.eval()
         try:
@@ -397,7 +395,7 @@ class Trainer:
         finally:
             for sub, mode in modes:
                 sub.training = mode
-        assert out is not None
+        assert out is not None  # _as_data rejected an empty x
         return out
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, *, batch_size: int = 256) -> dict[str, float]:
@@ -411,7 +409,7 @@ class Trainer:
         """
         x, y = _check_pair(x, y, "Trainer.evaluate")
         pred = self.predict(x, batch_size=batch_size)
-        size = _positive_int(batch_size, "batch_size")
+        size = positive_int(batch_size, "Trainer.evaluate: batch_size")
         total = 0.0
         with no_grad():
             for start in range(0, len(x), size):

@@ -146,7 +146,7 @@ def test_test_size_of_the_wrong_type_is_rejected(test_size):
 def test_non_float_dtype_and_non_bool_standardize_are_rejected():
     with pytest.raises(ArgumentError, match="float dtype"):
         load("iris", dtype=np.int32)
-    with pytest.raises(ArgumentTypeError, match="not a numpy dtype"):
+    with pytest.raises(ArgumentTypeError, match="must be a dtype"):
         load("iris", dtype="no such dtype")
     with pytest.raises(ArgumentTypeError, match="standardize"):
         load("iris", standardize="yes")

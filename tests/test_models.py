@@ -38,7 +38,7 @@ def test_mlp_options_and_reproducibility():
     [
         (([4],), {}, ArgumentError),
         (([4, 0, 1],), {}, ArgumentError),
-        (([4, 2.5, 1],), {}, ArgumentError),
+        (([4, 2.5, 1],), {}, ArgumentTypeError),
         (("44",), {}, ArgumentTypeError),
         (([4, 1],), {"hidden_activation": "swish"}, ArgumentError),
         (([4, 1],), {"output_activation": "softmax!"}, ArgumentError),

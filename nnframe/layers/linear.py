@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from nnframe import functional as F
 from nnframe import init as initializers
-from nnframe.errors import ArgumentError, ArgumentTypeError
+from nnframe.checks import boolean, float_dtype, positive_int
+from nnframe.errors import ArgumentError
 from nnframe.layers.base import Layer
 from nnframe.layers.validation import as_grad, as_input
 from nnframe.parameter import Parameter
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = ["Linear"]
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"Linear: {name} must be an int; got {value!r}")
-    if value <= 0:
-        raise ArgumentError(f"Linear: {name} must be positive; got {value}")
-    return int(value)
-
-
-def float_dtype(dtype: object, owner: str) -> np.dtype:
-    """Return ``dtype`` as a numpy float dtype, or raise naming ``owner``."""
-    try:
-        result = np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError as error:
-        raise ArgumentTypeError(f"{owner}: {dtype!r} is not a dtype") from error
-    if result.kind != "f":
-        raise ArgumentError(f"{owner}: dtype must be a float dtype; got {result}")
-    return result
 
 
 class Linear(Layer):
@@ -84,11 +64,10 @@ class Linear(Layer):
         dtype: np.typing.DTypeLike = np.float32,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
-        if not isinstance(bias, bool):
-            raise ArgumentTypeError(f"Linear: bias must be True or False; got {bias!r}")
-        self.dtype = float_dtype(dtype, "Linear")
+        self.in_features = positive_int(in_features, "Linear: in_features")
+        self.out_features = positive_int(out_features, "Linear: out_features")
+        with_bias = boolean(bias, "Linear: bias")
+        self.dtype = float_dtype(dtype, "Linear: dtype")
         make_weight = initializers.get(init)
         shape = (self.out_features, self.in_features)
         weight = np.asarray(make_weight(shape, as_generator(rng), self.dtype), dtype=self.dtype)
@@ -97,7 +76,7 @@ class Linear(Layer):
                 f"Linear: init returned shape {weight.shape}; expected {shape}"
             )
         self.weight = Parameter(weight)
-        self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if bias else None
+        self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if with_bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_input(self, x, shape=("batch", self.in_features), dtype=self.weight.dtype)
@@ -107,11 +86,11 @@ class Linear(Layer):
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         x = self.saved("x")
         grad_y = as_grad(self, grad_y, (x.shape[0], self.out_features), self.weight.dtype)
-        # np.dot keeps small and transposed operands on BLAS (np.matmul may not).
-        self.weight.grad += np.dot(grad_y.T, x)
+        grad_x, grad_weight, grad_bias = F.linear_grad(x, self.weight.value, grad_y)
+        self.weight.grad += grad_weight
         if self.bias is not None:
-            self.bias.grad += grad_y.sum(axis=0)
-        return np.dot(grad_y, self.weight.value)
+            self.bias.grad += grad_bias
+        return grad_x
 
     def __repr__(self) -> str:
         extra = "" if self.bias is not None else ", bias=False"

@@ -8,14 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from nnframe.checks import non_negative, pair, positive, unit_interval
 from nnframe.optim.base import Optimizer
-from nnframe.optim.hyperparameters import (
-    Hyperparameter,
-    non_negative,
-    pair,
-    positive,
-    unit_interval,
-)
+from nnframe.optim.hyperparameters import Hyperparameter
 from nnframe.parameter import Parameter
 
 __all__ = ["Adam", "AdamW"]

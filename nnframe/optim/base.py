@@ -8,9 +8,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nnframe.checks import non_negative
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
 from nnframe.layers.validation import format_shape
-from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter, non_negative
+from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
 from nnframe.parameter import Parameter
 
 __all__ = ["Optimizer", "as_parameter_list"]

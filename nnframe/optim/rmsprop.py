@@ -7,14 +7,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from nnframe.checks import boolean, non_negative, positive, unit_interval
 from nnframe.optim.base import Optimizer
-from nnframe.optim.hyperparameters import (
-    Hyperparameter,
-    boolean,
-    non_negative,
-    positive,
-    unit_interval,
-)
+from nnframe.optim.hyperparameters import Hyperparameter
 from nnframe.parameter import Parameter
 
 __all__ = ["RMSprop"]

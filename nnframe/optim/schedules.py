@@ -7,15 +7,10 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from nnframe.checks import non_negative, positive, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
 from nnframe.optim.base import Optimizer
-from nnframe.optim.hyperparameters import (
-    HasHyperparameters,
-    Hyperparameter,
-    non_negative,
-    positive,
-    positive_int,
-)
+from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "InverseTimeDecay", "LRScheduler", "StepLR"]
 

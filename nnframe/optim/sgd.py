@@ -7,15 +7,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nnframe.checks import boolean, interval, non_negative, unit_interval
 from nnframe.errors import ArgumentError
 from nnframe.optim.base import Optimizer
-from nnframe.optim.hyperparameters import (
-    Hyperparameter,
-    boolean,
-    interval,
-    non_negative,
-    unit_interval,
-)
+from nnframe.optim.hyperparameters import Hyperparameter
 from nnframe.parameter import Parameter
 
 __all__ = ["SGD"]
