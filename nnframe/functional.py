@@ -10,16 +10,27 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "batch_norm",
+    "batch_norm_grad",
+    "elu",
+    "elu_grad",
+    "elu_grad_from_output",
+    "gelu",
+    "gelu_grad",
+    "leaky_relu",
+    "leaky_relu_grad",
     "linear",
     "linear_grad",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "moments",
     "relu",
     "relu_grad",
     "sigmoid",
     "sigmoid_grad",
     "softmax",
+    "softmax_grad",
     "softplus",
     "tanh",
     "tanh_grad",
@@ -190,3 +201,222 @@ def softplus(z: np.ndarray) -> np.ndarray:
 def log_sigmoid(z: np.ndarray) -> np.ndarray:
     """``log(sigmoid(z)) = -softplus(-z)``, stable for any finite input."""
     return -softplus(-z)
+
+
+def softmax_grad(y: np.ndarray, grad_y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Gradient through :func:`softmax` from its output ``y``: ``y * (g - sum(g * y))``.
+
+    Parameters
+    ----------
+    y : ndarray
+        The softmax output.
+    grad_y : ndarray
+        The gradient with respect to ``y``, same shape.
+    axis : int, default -1
+        The axis the softmax normalised along.
+
+    Returns
+    -------
+    ndarray
+        The gradient with respect to the softmax input.
+
+    Examples
+    --------
+    >>> softmax_grad(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))
+    array([[ 0.25, -0.25]])
+    """
+    grad_z = grad_y * y
+    grad_z -= y * np.sum(grad_z, axis=axis, keepdims=True)
+    return grad_z
+
+
+def leaky_relu(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """Leaky rectified linear unit: ``z`` where ``z > 0``, ``negative_slope * z`` elsewhere.
+
+    Examples
+    --------
+    >>> leaky_relu(np.array([-2.0, 0.0, 3.0]), 0.1)
+    array([-0.2,  0. ,  3. ])
+    """
+    return np.where(z > 0, z, z * negative_slope)
+
+
+def leaky_relu_grad(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """Derivative of :func:`leaky_relu` at ``z``, in ``z``'s dtype (``negative_slope`` at 0).
+
+    For ``negative_slope >= 0`` the output is positive exactly where the input is, so
+    ``z`` may be the output instead of the input.
+    """
+    return np.where(z > 0, np.array(1, z.dtype), np.array(negative_slope, z.dtype))
+
+
+def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Exponential linear unit: ``z`` where ``z > 0``, ``alpha * (exp(z) - 1)`` elsewhere.
+
+    ``expm1`` of ``min(z, 0)`` never evaluates ``exp`` of a large positive value (no
+    overflow for any finite input) and is accurate near 0.
+
+    Examples
+    --------
+    >>> elu(np.array([-1e4, 0.0, 1e4]))
+    array([-1.e+00,  0.e+00,  1.e+04])
+    """
+    return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0)))
+
+
+def elu_grad(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Derivative of :func:`elu` at the input ``z``: 1 where ``z > 0``, ``alpha * exp(z)``."""
+    return np.where(z > 0, np.array(1, z.dtype), alpha * np.exp(np.minimum(z, 0)))
+
+
+def elu_grad_from_output(y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Derivative of :func:`elu` from its output ``y``: 1 where ``y > 0``, ``y + alpha``.
+
+    Valid for ``alpha >= 0`` only: then the output is positive exactly where the input is.
+    """
+    return np.where(y > 0, np.array(1, y.dtype), y + alpha)
+
+
+# The tanh approximation of GELU: 0.5 * z * (1 + tanh(_GELU_C * (z + _GELU_A * z**3))).
+_GELU_C = float(np.sqrt(2 / np.pi))
+_GELU_A = 0.044715
+# tanh's argument at |z| = 10 is about 43.7, where tanh is exactly +-1 in float32 and
+# float64; clipping there changes no result and keeps z**3 from overflowing.
+_GELU_CLIP = 10.0
+
+
+def _gelu_tanh(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    clipped = np.clip(z, -_GELU_CLIP, _GELU_CLIP)
+    return np.tanh(_GELU_C * (clipped + _GELU_A * clipped * clipped * clipped)), clipped
+
+
+def gelu(z: np.ndarray) -> np.ndarray:
+    """Gaussian error linear unit, tanh approximation, safe for any finite input.
+
+    ``0.5 * z * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 * z**3)))``
+
+    Examples
+    --------
+    >>> gelu(np.array([-1e30, 0.0, 1.0, 1e30]))
+    array([-0.00000000e+00,  0.00000000e+00,  8.41191991e-01,  1.00000000e+30])
+    """
+    t, _ = _gelu_tanh(z)
+    return 0.5 * z * (1 + t)
+
+
+def gelu_grad(z: np.ndarray) -> np.ndarray:
+    """Derivative of :func:`gelu` (the tanh approximation itself, exactly) at ``z``.
+
+    ``0.5 * (1 + t) + 0.5 * z * (1 - t**2) * sqrt(2 / pi) * (1 + 3 * 0.044715 * z**2)``,
+    with ``t`` the tanh of :func:`gelu`.
+    """
+    t, clipped = _gelu_tanh(z)
+    # Where z was clipped, 1 - t**2 is exactly 0, so the clipped z gives the same value.
+    slope = _GELU_C * (1 + 3 * _GELU_A * clipped * clipped)
+    return 0.5 * (1 + t) + 0.5 * clipped * (1 - t * t) * slope
+
+
+def moments(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and biased variance (divided by n, not n - 1) along ``axis``.
+
+    Examples
+    --------
+    >>> moments(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    (array([2., 2.]), array([1., 0.]))
+    """
+    mean = np.mean(x, axis=axis)
+    centred = x - np.expand_dims(mean, axis)
+    return mean, np.mean(centred * centred, axis=axis)
+
+
+def batch_norm(
+    x: np.ndarray,
+    mean: np.ndarray,
+    var: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalise batch-first rows feature by feature, then scale and shift.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``
+
+    Parameters
+    ----------
+    x : ndarray of shape (batch, features)
+    mean, var, weight, bias : ndarray of shape (features,)
+    eps : float
+        Added to the variance, for stability.
+
+    Returns
+    -------
+    y : ndarray of shape (batch, features)
+    x_hat : ndarray of shape (batch, features)
+        The normalised input ``(x - mean) / sqrt(var + eps)``.
+    inv_std : ndarray of shape (features,)
+        ``1 / sqrt(var + eps)``.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0], [3.0]])
+    >>> y, x_hat, inv_std = batch_norm(x, *moments(x), np.ones(1), np.zeros(1), eps=0.0)
+    >>> y.ravel(), inv_std
+    (array([-1.,  1.]), array([1.]))
+    """
+    inv_std = 1 / np.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    y = x_hat * weight
+    y += bias
+    return y, x_hat, inv_std
+
+
+def batch_norm_grad(
+    x_hat: np.ndarray,
+    inv_std: np.ndarray,
+    weight: np.ndarray,
+    grad_y: np.ndarray,
+    *,
+    batch_statistics: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`batch_norm` from the gradient ``grad_y`` of its output.
+
+    Parameters
+    ----------
+    x_hat : ndarray of shape (batch, features)
+        The normalised input from :func:`batch_norm`.
+    inv_std : ndarray of shape (features,)
+        ``1 / sqrt(var + eps)`` from :func:`batch_norm`.
+    weight : ndarray of shape (features,)
+    grad_y : ndarray of shape (batch, features)
+    batch_statistics : bool, default True
+        Whether the mean and variance were the batch's own (training mode), so that the
+        gradient flows through them too, or fixed (running statistics, evaluation mode).
+
+    Returns
+    -------
+    grad_x : ndarray of shape (batch, features)
+    grad_weight : ndarray of shape (features,)
+        ``sum(grad_y * x_hat, axis=0)``.
+    grad_bias : ndarray of shape (features,)
+        ``sum(grad_y, axis=0)``.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0], [3.0]])
+    >>> y, x_hat, inv_std = batch_norm(x, *moments(x), np.ones(1), np.zeros(1), eps=0.0)
+    >>> grad_x, _, _ = batch_norm_grad(x_hat, inv_std, np.ones(1), np.array([[1.0], [1.0]]))
+    >>> grad_x.ravel()  # shifting every output equally is undone by the normalisation
+    array([0., 0.])
+    """
+    grad_bias = np.sum(grad_y, axis=0)
+    grad_weight = np.sum(grad_y * x_hat, axis=0)
+    scale = weight * inv_std
+    if not batch_statistics:
+        return grad_y * scale, grad_weight, grad_bias
+    # Through the batch mean and variance: the mean of grad_y and its projection on
+    # x_hat are removed. (The 1/batch belongs to the mean's derivative, not to a loss.)
+    n = grad_y.shape[0]
+    grad_x = grad_y - grad_bias / n
+    grad_x -= x_hat * (grad_weight / n)
+    grad_x *= scale
+    return grad_x, grad_weight, grad_bias

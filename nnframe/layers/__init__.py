@@ -1,8 +1,36 @@
-"""Layer classes: the base Layer, Linear, activations and containers."""
+"""Layer classes: the base Layer, Linear, activations, reshaping, regularisation, containers."""
 
-from nnframe.layers.activations import ReLU, Sigmoid, Tanh
+from nnframe.layers.activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from nnframe.layers.base import Layer, Summary, layer
 from nnframe.layers.containers import Sequential
 from nnframe.layers.linear import Linear
+from nnframe.layers.regularization import BatchNorm1d, Dropout
+from nnframe.layers.reshape import Flatten
 
-__all__ = ["Layer", "Linear", "ReLU", "Sequential", "Sigmoid", "Summary", "Tanh", "layer"]
+__all__ = [
+    "BatchNorm1d",
+    "Dropout",
+    "ELU",
+    "Flatten",
+    "GELU",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Summary",
+    "Tanh",
+    "layer",
+]
