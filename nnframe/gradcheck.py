@@ -66,14 +66,23 @@ class TensorCheck:
 class GradcheckReport:
     """What :func:`gradcheck` found; ``str()`` gives one row per tensor.
 
-    Attributes
+    Parameters
     ----------
     layer : str
         The checked layer's repr (first line).
     rows : list of TensorCheck
         One per tensor: the input first, then the parameters in definition order.
+    eps, atol, rtol : float
+        The settings of the check.
     culprit : str or None
         For a failing container, the first child whose own check fails, with its report.
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> report = nf.gradcheck(nf.Sigmoid(), np.array([[0.5, -2.0]]))
+    >>> report.ok, [row.name for row in report.rows]
+    (True, ['input'])
     """
 
     layer: str
@@ -227,7 +236,7 @@ def _record_kinked_inputs(model: Layer) -> tuple[list[tuple[Layer, list[np.ndarr
     """Wrap the forward of every kinked sub-layer of ``model`` to record its inputs."""
     records: list[tuple[Layer, list[np.ndarray]]] = []
     for _, sub in model.named_layers()[1:]:
-        if type(sub).kinks:
+        if sub.kinks:
             seen: list[np.ndarray] = []
             original = sub.forward
 
@@ -323,11 +332,11 @@ def gradcheck(
             return float(np.sum(model.forward(x64) * projection))
 
     inner_near_kink = any(
-        np.any(_near_kinks(seen_x, type(sub).kinks, _INNER_KINK_MARGIN))
+        np.any(_near_kinks(seen_x, sub.kinks, _INNER_KINK_MARGIN))
         for sub, seen in records
         for seen_x in seen
     )
-    input_near_kink = _near_kinks(x64, type(model).kinks, eps) | inner_near_kink
+    input_near_kink = _near_kinks(x64, model.kinks, eps) | inner_near_kink
     batch = x64.shape[0] if x64.ndim else None
     rows = [
         _compare(

@@ -1,0 +1,90 @@
+"""Every built-in layer and loss passes the contract suite: one table, one row per layer.
+
+Like PyTorch's module_tests and scikit-learn's test_common: adding a layer means adding a
+row. Layers are looked up by name on ``nnframe``, so a layer the table names but the
+package lacks fails its row (an AttributeError) instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import nnframe as nf
+from nnframe.testing import check_layer, check_loss
+
+# check_layer's default is 50 examples per check and dtype; the table uses fewer so that
+# the project's own suite stays quick. Raise it (or run the "ci" profile's numbers) when
+# changing a layer.
+MAX_EXAMPLES = 15
+
+
+def build(name: str, *args, **kwargs):
+    """A factory for ``nnframe.<name>(*args, **kwargs)``, resolved when the row runs."""
+    return lambda: getattr(nf, name)(*args, **kwargs)
+
+
+# (id, factory, input_shape or None to infer it)
+LAYERS = [
+    ("Linear", build("Linear", 3, 2, rng=0), None),
+    ("Linear-square-no-bias", build("Linear", 4, 4, bias=False, rng=1), None),
+    ("ReLU", build("ReLU"), None),
+    ("Sigmoid", build("Sigmoid"), None),
+    ("Tanh", build("Tanh"), None),
+    ("LeakyReLU", build("LeakyReLU", 0.1), None),
+    ("ELU", build("ELU"), None),
+    ("GELU", build("GELU"), None),
+    ("Softmax", build("Softmax"), None),
+    ("Softmax-axis0", build("Softmax", axis=0), (3,)),  # normalises across the batch
+    ("Identity", build("Identity"), None),
+    ("Flatten", build("Flatten"), (2, 3, 2)),
+    ("Dropout", build("Dropout", 0.3, rng=0), None),  # stochastic: masks replayed
+    ("BatchNorm1d", build("BatchNorm1d", 3), None),  # batch-dependent
+    (
+        "Sequential",
+        lambda: nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU(), nf.Linear(4, 2, rng=1), nf.Tanh()),
+        None,
+    ),
+    (
+        # Every kind at once: a 3-d input, batch-dependent, stochastic, kinked inside.
+        "Sequential-mixed",
+        lambda: nf.Sequential(
+            nf.Flatten(), nf.Linear(12, 5, rng=0), nf.BatchNorm1d(5), nf.ReLU(),
+            nf.Dropout(0.25, rng=1), nf.Linear(5, 2, rng=2), nf.Softmax(),
+        ),
+        (2, 3, 2),
+    ),
+]
+
+LOSSES = [
+    ("BCELoss", build("BCELoss")),
+    ("BCEWithLogitsLoss", build("BCEWithLogitsLoss")),
+    ("CrossEntropyLoss", build("CrossEntropyLoss")),
+    ("MSELoss", build("MSELoss")),
+    ("MSELoss-sum", build("MSELoss", reduction="sum")),
+]
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "input_shape"),
+    [row[1:] for row in LAYERS],
+    ids=[row[0] for row in LAYERS],
+)
+def test_layer_passes_the_contract(make_layer, input_shape):
+    check_layer(make_layer, input_shape=input_shape, max_examples=MAX_EXAMPLES)
+
+
+@pytest.mark.parametrize("make_loss", [row[1] for row in LOSSES], ids=[row[0] for row in LOSSES])
+def test_loss_passes_the_contract(make_loss):
+    check_loss(make_loss, max_examples=MAX_EXAMPLES)
+
+
+def test_the_table_covers_every_public_layer_and_loss():
+    named = {row[0].split("-")[0] for row in LAYERS} | {row[0].split("-")[0] for row in LOSSES}
+    public = {
+        name for name in nf.__all__
+        if isinstance(getattr(nf, name), type)
+        and issubclass(getattr(nf, name), nf.Layer | nf.Loss)
+        and getattr(nf, name) not in (nf.Layer, nf.Loss)
+    }
+    assert public <= named, f"add a row for {sorted(public - named)}"
+
