@@ -1,20 +1,24 @@
-"""Callbacks: hooks into :meth:`Trainer.fit` (early stopping, learning-rate schedules)."""
+"""Callbacks: hooks into :meth:`Trainer.fit` (early stopping, schedules, checkpoints)."""
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnframe.checks import boolean, non_negative, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
+from nnframe.io import save_checkpoint
+from nnframe.training import History
 
 if TYPE_CHECKING:
     from nnframe.training import Trainer
 
-__all__ = ["Callback", "EarlyStopping", "LearningRateScheduler"]
+__all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint"]
 
 
 class Callback:
@@ -171,3 +175,125 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         logs["lr"] = self._lr
+
+
+class ModelCheckpoint(Callback):
+    """Save a checkpoint to resume training from, at every epoch end or on improvement.
+
+    Each save writes one safetensors file, atomically (see :func:`nnframe.io.save_checkpoint`):
+    the model's weights and buffers, the optimizer's state (step count, moments), the
+    number of completed epochs, the history so far, the state of the Generator that
+    shuffles the data, and the state of every Generator held by a layer (Dropout's).
+    ``Trainer.fit(..., resume_from=path)`` continues from it exactly, and
+    :func:`nnframe.load` reads the model out of it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write. It may hold ``{epoch}`` (counting from 1) and the names of
+        logged values, formatted with :meth:`str.format`
+        (``"ckpt-{epoch:03d}-{val_loss:.3f}.safetensors"``).
+    monitor : str, default "val_loss"
+        The logged value that decides what an improvement is, with ``save_best_only``.
+    save_best_only : bool, default False
+        Save only when ``monitor`` improves on the best value so far (the best of a
+        resumed run's earlier epochs included).
+    mode : {"auto", "min", "max"}, default "auto"
+        Whether smaller or larger is better; "auto" picks "max" for accuracy-like names.
+
+    Attributes
+    ----------
+    best : float
+        The best value of ``monitor`` seen.
+    last_saved : pathlib.Path or None
+        The file written last.
+
+    Notes
+    -----
+    Put it after callbacks that add values to the epoch logs (``LearningRateScheduler``
+    adds ``"lr"``), so that the history it saves holds them.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, nnframe as nf
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
+    >>> x = np.random.default_rng(0).standard_normal((32, 2)); y = (x[:, :1] > 0) * 1.0
+    >>> model = nf.mlp([2, 4, 1], output_activation="sigmoid", rng=0)
+    >>> trainer = nf.Trainer(model, nf.BCELoss(), nf.Adam(model.parameters()))
+    >>> _ = trainer.fit(x, y, epochs=2, rng=0, progress=False,
+    ...                 callbacks=[ModelCheckpoint(path, monitor="loss")])
+    >>> fresh = nf.mlp([2, 4, 1], output_activation="sigmoid", rng=1)
+    >>> again = nf.Trainer(fresh, nf.BCELoss(), nf.Adam(fresh.parameters()))
+    >>> again.fit(x, y, epochs=3, rng=0, progress=False, resume_from=path).epoch
+    [0, 1, 2]
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        *,
+        mode: str = "auto",
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise ArgumentTypeError(
+                f"ModelCheckpoint: path must be a str or path-like; got {type(path).__name__}"
+            )
+        if not isinstance(monitor, str):
+            raise ArgumentTypeError(f"ModelCheckpoint: monitor must be a str; got {monitor!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ArgumentError(f"ModelCheckpoint: mode must be auto, min or max; got {mode!r}")
+        if mode == "auto":
+            mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
+        self.path = os.fspath(path)
+        self.monitor: str = monitor
+        self.save_best_only: bool = boolean(save_best_only, "ModelCheckpoint: save_best_only")
+        self.mode: str = mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.last_saved: Path | None = None
+
+    def _improved(self, value: float) -> bool:
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        # A resumed run starts from the best of the epochs it already has.
+        for value in trainer.history.history.get(self.monitor, []):
+            if self._improved(value):
+                self.best = value
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise ArgumentError(
+                    f"ModelCheckpoint: monitor {self.monitor!r} is not among the logged "
+                    f"values {sorted(logs)} (val_ values need validation_data or "
+                    "validation_split)"
+                )
+            if not self._improved(logs[self.monitor]):
+                return
+            self.best = logs[self.monitor]
+        # Trainer records the epoch after the callbacks have run: save the history as
+        # it will be, with this epoch's values.
+        history = History(
+            {name: list(values) for name, values in trainer.history.history.items()},
+            list(trainer.history.epoch),
+        )
+        history.record(epoch, logs)
+        try:
+            path = Path(self.path.format(epoch=epoch + 1, **logs))
+        except (KeyError, IndexError, ValueError) as error:
+            raise ArgumentError(
+                f"ModelCheckpoint: cannot fill in the path {self.path!r} ({error!r}); it "
+                f"may use {{epoch}} and the logged values {sorted(logs)}"
+            ) from None
+        save_checkpoint(
+            path,
+            trainer.model,
+            trainer.optimizer,
+            epoch=epoch + 1,
+            history=history,
+            data_rng=trainer.data_rng,
+        )
+        self.last_saved = path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
@@ -20,6 +21,7 @@ from nnframe.errors import (
     TrainingDivergedError,
 )
 from nnframe.grad_mode import no_grad
+from nnframe.io import load_checkpoint
 from nnframe.layers import Layer
 from nnframe.rng import RNGLike, as_generator
 
@@ -112,13 +114,21 @@ def batches(
 class History:
     """Per-epoch records of a :meth:`Trainer.fit` run.
 
-    Attributes
+    Parameters
     ----------
     history : dict of str to list of float
         ``"loss"``, ``"val_loss"`` and each metric (``"accuracy"``, ``"val_accuracy"``)
         mapped to one value per epoch.
     epoch : list of int
         The epoch numbers recorded, counting from 0.
+
+    Examples
+    --------
+    >>> history = History()
+    >>> history.record(0, {"loss": 0.7, "val_loss": 0.8})
+    >>> history.record(1, {"loss": 0.5, "val_loss": 0.6})
+    >>> history.history["val_loss"]
+    [0.8, 0.6]
     """
 
     history: dict[str, list[float]] = attrs.field(factory=dict)
@@ -201,6 +211,11 @@ class Trainer:
     ----------
     stop_training : bool
         Set by a callback (EarlyStopping) to end :meth:`fit` after the current epoch.
+    history : History
+        The records of the current (or last) :meth:`fit`, earlier epochs of a resumed run
+        included; callbacks read it (``ModelCheckpoint`` saves it).
+    data_rng : numpy.random.Generator or None
+        The Generator the current (or last) :meth:`fit` draws the shuffling order from.
 
     Examples
     --------
@@ -242,6 +257,8 @@ class Trainer:
             metrics_module.get(metric, from_logits=self.from_logits) for metric in metrics
         )
         self.stop_training = False
+        self.history = History()
+        self.data_rng: np.random.Generator | None = None
 
     # -- training ---------------------------------------------------------------------
 
@@ -258,14 +275,16 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool | None = None,
         rng: RNGLike = None,
+        resume_from: str | os.PathLike[str] | None = None,
     ) -> History:
-        """Train for ``epochs`` passes over ``(x, y)``.
+        """Train until ``epochs`` passes over ``(x, y)`` are complete.
 
         Parameters
         ----------
         x : ndarray of shape (n, features)
         y : ndarray of shape (n,) or (n, outputs)
         epochs : int, default 1
+            The total number of epochs, those of a resumed run included (Keras's meaning).
         batch_size : int, default 32
         shuffle : bool, default True
             Reshuffle the training examples every epoch, drawing from ``rng``.
@@ -279,15 +298,27 @@ class Trainer:
             Show a progress bar per epoch; None shows it when stderr is a terminal.
         rng : None, int or numpy.random.Generator
             Source of the shuffling order.
+        resume_from : str or path-like, optional
+            A checkpoint written by :class:`~nnframe.callbacks.ModelCheckpoint`: the model's
+            weights, the optimizer's state, the shuffling Generator's state and every
+            layer's Generator state are restored from it, and training continues after its
+            last epoch up to ``epochs``. With the same data, seed, model and optimizer, an
+            interrupted run resumed this way ends with exactly the weights of an
+            uninterrupted one.
 
         Returns
         -------
         History
+            One record per epoch; a resumed run's records start with the checkpoint's.
 
         Raises
         ------
         TrainingDivergedError
             When a batch's loss is NaN or infinite (unless ``stop_on_nan=False``).
+        SerializationError
+            When ``resume_from`` is not a readable checkpoint.
+        StateDictError
+            When the checkpoint does not fit the model or optimizer (nothing is changed).
         """
         x, y = _check_pair(x, y, "Trainer.fit")
         total_epochs = non_negative_int(epochs, "Trainer.fit: epochs")
@@ -307,10 +338,21 @@ class Trainer:
         show = sys.stderr.isatty() if progress is None else bool(progress)
         generator = as_generator(rng)
         history = History()
+        start = 0
+        if resume_from is not None:
+            checkpoint = load_checkpoint(resume_from)
+            checkpoint.restore(self.model, self.optimizer, data_rng=generator)
+            history = History(
+                {name: list(values) for name, values in checkpoint.history.items()},
+                list(checkpoint.history_epochs),
+            )
+            start = checkpoint.epoch
+        self.history = history
+        self.data_rng = generator
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin(self)
-        for epoch in range(total_epochs):
+        for epoch in range(start, total_epochs):
             for callback in callbacks:
                 callback.on_epoch_begin(self, epoch)
             logs = self._train_epoch(

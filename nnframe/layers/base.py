@@ -9,8 +9,14 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import numpy as np
 
+from nnframe import registry
 from nnframe.cache import Cached
-from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
+from nnframe.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    SerializationError,
+    StateDictError,
+)
 from nnframe.grad_mode import no_grad
 from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
 from nnframe.parameter import Buffer, Parameter
@@ -315,6 +321,67 @@ class Layer(Cached):
         for name, array in arrays.items():
             own[name].value[...] = array
 
+    # -- configuration (the architecture nnframe.save writes) ------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments that rebuild this layer, as JSON-plain values.
+
+        :func:`nnframe.save` writes it and :meth:`from_config` reads it back; the weights
+        travel separately. For an attrs layer it is derived from the init fields (dtypes
+        become names such as ``"float32"``; a ``numpy.random.Generator`` becomes None, so
+        the rebuilt layer draws fresh entropy, while an int seed is kept). A layer with a
+        plain ``__init__`` that takes arguments writes its own.
+
+        Returns
+        -------
+        dict of str to JSON-plain value
+
+        Raises
+        ------
+        SerializationError
+            When a value cannot be written (a function, an array, an object), or a plain
+            ``__init__`` takes arguments and ``get_config`` is not overridden.
+
+        Examples
+        --------
+        >>> import nnframe as nf
+        >>> nf.Sequential(nf.Linear(3, 2, rng=0), nf.ReLU()).get_config()
+        {'layers': [{'class': 'Linear', 'config': {'in_features': 3, 'out_features': 2,
+          'bias': True, 'dtype': 'float32'}}, {'class': 'ReLU', 'config': {}}]}
+        """
+        cls = type(self)
+        if attrs.has(cls):
+            return {
+                field.alias: registry.to_plain(
+                    getattr(self, field.name), f"{cls.__name__}.{field.alias}"
+                )
+                for field in attrs.fields(cls)
+                if field.init
+            }
+        if registry.init_arguments(cls) == ():
+            return {}
+        raise SerializationError(
+            f"{cls.__name__} has a plain __init__ with arguments; override get_config() to "
+            "return them as a dict of plain values (and from_config() if cls(**config) "
+            "does not rebuild it)"
+        )
+
+    @classmethod
+    def from_config(cls: type[L], config: Mapping[str, Any]) -> L:
+        """Build a layer from the output of :meth:`get_config`: ``cls(**config)``.
+
+        The keys must be constructor arguments, and the values plain; a nested layer spec
+        (``{"class": ..., "config": ...}``) is built through the registry. Override it
+        together with ``get_config`` when the two do not map one to one.
+
+        Raises
+        ------
+        SerializationError
+            For unexpected keys or values that are not plain.
+        """
+        registry.check_config_keys(cls, config, registry.init_arguments(cls))
+        return cls(**{key: registry.from_plain(value, key) for key, value in config.items()})
+
     def astype(self: L, dtype: np.typing.DTypeLike) -> L:
         """Convert every parameter, gradient and buffer to the float ``dtype``, in place.
 
@@ -418,7 +485,21 @@ class SummaryRow:
 
 @attrs.frozen
 class Summary:
-    """The table :meth:`Layer.summary` returns; ``str()`` gives the text."""
+    """The table :meth:`Layer.summary` returns; ``str()`` gives the text.
+
+    Parameters
+    ----------
+    rows : list of SummaryRow
+        One per layer (leaf layers of containers), in order.
+    total_parameters : int
+        The number of parameter elements, shared parameters counted once.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> nf.Sequential(nf.Linear(3, 2, rng=0), nf.Tanh()).summary(3).total_parameters
+    8
+    """
 
     rows: list[SummaryRow]
     total_parameters: int

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
 import numpy as np
 
-from nnframe.errors import ArgumentTypeError
+from nnframe import registry
+from nnframe.errors import ArgumentTypeError, SerializationError
 from nnframe.layers.base import Layer, SummaryRow
 
 __all__ = ["Sequential"]
@@ -102,6 +103,22 @@ class Sequential(Layer):
                 _add_path(error, self, i, layer)
                 raise
         return grad_y
+
+    def get_config(self) -> dict[str, Any]:
+        """Return ``{"layers": [spec, ...]}``, one ``{"class", "config"}`` spec per child."""
+        return {"layers": [registry.layer_to_spec(layer) for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Sequential:
+        """Build the chain from :meth:`get_config`, each child through the registry."""
+        registry.check_config_keys(cls, config, ("layers",))
+        specs = config.get("layers", [])
+        if not isinstance(specs, list):
+            raise SerializationError(
+                f"Sequential config: 'layers' must be a list; got {type(specs).__name__}"
+            )
+        layers = [registry.layer_from_spec(spec, f"layers[{i}]") for i, spec in enumerate(specs)]
+        return cls(*layers)
 
     @overload
     def __getitem__(self, index: int) -> Layer: ...

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from nnframe import functional as F
 from nnframe import init as initializers
+from nnframe import registry
 from nnframe.checks import boolean, float_dtype, positive_int
 from nnframe.errors import ArgumentError
 from nnframe.layers.base import Layer
@@ -14,6 +18,8 @@ from nnframe.parameter import Parameter
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = ["Linear"]
+
+_CONFIG_KEYS = ("in_features", "out_features", "bias", "dtype")
 
 
 class Linear(Layer):
@@ -91,6 +97,25 @@ class Linear(Layer):
         if self.bias is not None:
             self.bias.grad += grad_bias
         return grad_x
+
+    def get_config(self) -> dict[str, Any]:
+        """Return ``in_features``, ``out_features``, ``bias`` and the dtype's name.
+
+        ``init`` and ``rng`` are left out: a layer rebuilt from the config gets its
+        weights from the file it was loaded from.
+        """
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+            "dtype": self.dtype.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Linear:
+        """Build a Linear from :meth:`get_config`'s keys (and only those)."""
+        registry.check_config_keys(cls, config, _CONFIG_KEYS)
+        return cls(**config)
 
     def __repr__(self) -> str:
         extra = "" if self.bias is not None else ", bias=False"
