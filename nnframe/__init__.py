@@ -1,9 +1,27 @@
 """nnframe: an explicit, object-oriented neural-network framework on numpy."""
 
-from nnframe import callbacks, datasets, errors, functional, init, metrics, optim
+from nnframe import callbacks, datasets, errors, functional, init, io, metrics, optim, registry
 from nnframe.grad_mode import is_grad_enabled, no_grad
 from nnframe.gradcheck import GradcheckReport, assert_gradients, gradcheck
-from nnframe.layers import Layer, Linear, ReLU, Sequential, Sigmoid, Summary, Tanh, layer
+from nnframe.io import load, load_weights, save, save_weights
+from nnframe.layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    Dropout,
+    Flatten,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Summary,
+    Tanh,
+    layer,
+)
 from nnframe.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from nnframe.models import mlp
 from nnframe.optim import (
@@ -20,6 +38,7 @@ from nnframe.optim import (
     clip_grad_norm,
 )
 from nnframe.parameter import Buffer, Parameter
+from nnframe.registry import register
 from nnframe.training import History, Trainer, batches
 
 __version__ = "0.1.0"
@@ -29,15 +48,22 @@ __all__ = [
     "AdamW",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
     "Buffer",
     "CosineAnnealingLR",
     "CrossEntropyLoss",
+    "Dropout",
+    "ELU",
     "ExponentialLR",
+    "Flatten",
+    "GELU",
     "GradcheckReport",
     "History",
+    "Identity",
     "InverseTimeDecay",
     "LRScheduler",
     "Layer",
+    "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
@@ -48,6 +74,7 @@ __all__ = [
     "SGD",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "StepLR",
     "Summary",
     "Tanh",
@@ -61,10 +88,17 @@ __all__ = [
     "functional",
     "gradcheck",
     "init",
+    "io",
     "is_grad_enabled",
     "layer",
+    "load",
+    "load_weights",
     "metrics",
     "mlp",
     "no_grad",
     "optim",
+    "register",
+    "registry",
+    "save",
+    "save_weights",
 ]

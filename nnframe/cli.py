@@ -1,20 +1,36 @@
-"""The ``nnframe`` command: train a model on a bundled data set or a CSV file."""
+"""The ``nnframe`` command: train, save, evaluate and predict with models from the shell."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io as text_io
+import json
+import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
-from nnframe import datasets, losses, optim
+import attrs
+import numpy as np
+
+from nnframe import datasets, io, losses, metrics, optim
 from nnframe.callbacks import Callback
-from nnframe.errors import NnframeError, TrainingDivergedError
+from nnframe.errors import (
+    ArgumentError,
+    DataError,
+    NnframeError,
+    SerializationError,
+    TrainingDivergedError,
+)
+from nnframe.grad_mode import no_grad
+from nnframe.layers import Layer
 from nnframe.models import ACTIVATIONS, mlp
 from nnframe.training import Trainer
 
-__all__ = ["main"]
+__all__ = ["PREPROCESSING_KEY", "Preprocessing", "main"]
 
 OPTIMIZERS = {
     "sgd": (optim.SGD, {"lr": 0.05, "momentum": 0.9}),
@@ -98,6 +114,41 @@ def _parser() -> _Parser:
     train.add_argument(
         "--no-progress", action="store_true", help="no progress bars, one line per epoch"
     )
+    train.add_argument(
+        "--out", metavar="PATH",
+        help="save the trained model, with what evaluate and predict need to prepare new "
+        "data, to PATH (.safetensors)",
+    )
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="report a saved model's loss and accuracy on data",
+        description=(
+            "Load a model saved by `nnframe train --out` and report its loss (and accuracy, "
+            "for classification) on a bundled data set's test split (same seed and test "
+            "size as in training) or on every row of a CSV file, prepared as in training."
+        ),
+    )
+    evaluate.add_argument("model", help="a model file written by nnframe train --out")
+    evaluate.add_argument("--data", required=True, help="bundled name or PATH.csv")
+    evaluate.add_argument(
+        "--target", help="target column of a CSV file (default: the training target's name)"
+    )
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a saved model on the rows of a CSV file",
+        description=(
+            "Load a model saved by `nnframe train --out` and predict one value per row of "
+            "a CSV file (class names for classification, numbers for regression). The file "
+            "needs the training feature columns, by name; other columns are ignored."
+        ),
+    )
+    predict.add_argument("model", help="a model file written by nnframe train --out")
+    predict.add_argument("input", help="a CSV file with the feature columns")
+    predict.add_argument(
+        "--output", metavar="PATH", help="write the predictions to PATH as CSV (default: print)"
+    )
     return parser
 
 
@@ -111,6 +162,8 @@ def _loss_for(task: str) -> tuple[Any, str | None]:
 
 def _train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.out is not None:
+        _check_out(args.out)
     data = datasets.load(args.data, target=args.target, test_size=args.test_size, rng=args.seed)
     outputs = data.n_outputs
     loss, output_activation = _loss_for(data.task)
@@ -148,6 +201,277 @@ def _train(args: argparse.Namespace) -> int:
     if args.plot:
         history.plot(args.plot)
         print(f"learning curves saved to {args.plot}")
+    if args.out is not None:
+        record = Preprocessing.from_dataset(
+            data, loss, source=args.data, seed=args.seed, test_size=args.test_size
+        )
+        io.save(model, args.out, metadata={PREPROCESSING_KEY: record.to_json()})
+        print(f"model saved to {args.out}")
+    return 0
+
+
+def _check_out(out: str) -> None:
+    """Fail before training, not after, when the model could not be saved to ``out``."""
+    path = Path(out)
+    if path.is_dir():
+        raise ArgumentError(f"--out: {out} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise ArgumentError(f"--out: the folder {path.parent} does not exist")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a saved model needs to prepare new data
+# ---------------------------------------------------------------------------------------------
+
+PREPROCESSING_KEY = "nnframe.preprocessing"
+"""The metadata key of the record ``nnframe train --out`` writes next to the model."""
+
+_LOSSES: dict[str, type[losses.Loss]] = {
+    cls.__name__: cls
+    for cls in (losses.BCELoss, losses.BCEWithLogitsLoss, losses.CrossEntropyLoss, losses.MSELoss)
+}
+
+
+@attrs.frozen
+class Preprocessing:
+    """How a model's training data was prepared, so that new data is prepared the same way.
+
+    Stored as JSON under the model file's ``nnframe.preprocessing`` metadata key.
+
+    Attributes
+    ----------
+    task : {"binary", "multiclass", "regression"}
+    loss : str
+        The loss's class name (the model outputs probabilities for BCELoss, logits for
+        BCEWithLogitsLoss and CrossEntropyLoss).
+    source : str
+        The ``--data`` the model was trained on.
+    seed : int
+    test_size : float
+    feature_names : tuple of str
+    class_names : tuple of str or None
+    target_name : str
+    standardizer : Standardizer or None
+    dtype : str
+    """
+
+    task: str
+    loss: str
+    source: str
+    seed: int
+    test_size: float
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...] | None
+    target_name: str
+    standardizer: datasets.Standardizer | None
+    dtype: str
+
+    @classmethod
+    def from_dataset(
+        cls,
+        data: datasets.Dataset,
+        loss: losses.Loss,
+        *,
+        source: str,
+        seed: int,
+        test_size: float,
+    ) -> Preprocessing:
+        """Describe how ``data`` was prepared for a model trained with ``loss``."""
+        return cls(
+            task=data.task,
+            loss=type(loss).__name__,
+            source=str(source),
+            seed=seed,
+            test_size=test_size,
+            feature_names=data.feature_names,
+            class_names=data.class_names,
+            target_name=data.target_name,
+            standardizer=data.standardizer,
+            dtype=data.dtype.name,
+        )
+
+    def to_json(self) -> str:
+        """Return the record as JSON (floats written exactly)."""
+        scaler = self.standardizer
+        record = {
+            **attrs.asdict(self, recurse=False),
+            "feature_names": list(self.feature_names),
+            "class_names": None if self.class_names is None else list(self.class_names),
+            "standardizer": None if scaler is None else {
+                "mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()
+            },
+        }
+        return json.dumps(record)
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> Preprocessing:
+        """Parse and check a record; anything unexpected is a SerializationError."""
+
+        def bad(what: str) -> SerializationError:
+            return SerializationError(f"{where}: invalid {PREPROCESSING_KEY} record: {what}")
+
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError):
+            raise bad("not JSON") from None
+        fields = {field.name for field in attrs.fields(cls)}
+        if not isinstance(record, dict) or set(record) != fields:
+            raise bad(f"expected the keys {sorted(fields)}")
+        if record["task"] not in datasets.TASKS or record["loss"] not in _LOSSES:
+            raise bad(f"unknown task {record['task']!r} or loss {record['loss']!r}")
+        for name in ("source", "target_name", "dtype"):
+            if not isinstance(record[name], str):
+                raise bad(f"{name!r} must be a string")
+        if not isinstance(record["seed"], int) or isinstance(record["seed"], bool):
+            raise bad("'seed' must be an int")
+        if not isinstance(record["test_size"], float | int):
+            raise bad("'test_size' must be a number")
+        names = record["feature_names"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise bad("'feature_names' must be a list of strings")
+        classes = record["class_names"]
+        if (classes is None) != (record["task"] == "regression") or (
+            classes is not None
+            and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes))
+        ):
+            raise bad("'class_names' must be a list of strings, or null for regression")
+        scaler = record["standardizer"]
+        standardizer = None
+        if scaler is not None:
+            try:
+                standardizer = datasets.Standardizer(scaler["mean"], scaler["scale"])
+            except (TypeError, KeyError, ValueError) as error:
+                raise bad(f"bad standardizer ({error})") from None
+            if standardizer.n_features != len(names):
+                raise bad("the standardizer does not match the feature names")
+        if record["dtype"] not in ("float16", "float32", "float64"):
+            raise bad(f"unknown dtype {record['dtype']!r}")
+        return cls(
+            task=record["task"],
+            loss=record["loss"],
+            source=record["source"],
+            seed=record["seed"],
+            test_size=float(record["test_size"]),
+            feature_names=tuple(names),
+            class_names=None if classes is None else tuple(classes),
+            target_name=record["target_name"],
+            standardizer=standardizer,
+            dtype=record["dtype"],
+        )
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Prepare raw feature rows as the training rows were prepared."""
+        if self.standardizer is not None:
+            x = self.standardizer.transform(x)
+        return np.asarray(x).astype(self.dtype)
+
+    def encode_labels(self, cells: Sequence[str], lines: Sequence[int], where: str) -> np.ndarray:
+        """Turn a CSV target column's cells into the model's targets."""
+        if self.class_names is None:
+            try:
+                values = np.array(cells, dtype=np.float64)
+            except ValueError:
+                raise DataError(f"{where}: the target column holds text; the model does "
+                                "regression and needs numbers") from None
+            if not np.all(np.isfinite(values)):
+                raise DataError(f"{where}: the target column holds NaN or infinite values")
+            return values.reshape(-1, 1).astype(self.dtype)
+        index = {name: i for i, name in enumerate(self.class_names)}
+        codes = np.empty(len(cells), dtype=np.int64)
+        for row, cell in enumerate(cells):
+            label = cell.strip()
+            if label not in index and datasets._is_number(label):
+                label = datasets._format_label(float(label))
+            if label not in index:
+                raise DataError(
+                    f"{where}: line {lines[row]} holds the label {cell.strip()!r}, which is "
+                    f"not one of the model's classes ({', '.join(self.class_names)})"
+                )
+            codes[row] = index[label]
+        return codes
+
+
+def _load_model(path: str) -> tuple[Layer, Preprocessing]:
+    model, metadata = io.load_with_metadata(path)
+    text = metadata.get(PREPROCESSING_KEY)
+    if text is None:
+        raise SerializationError(
+            f"{path}: has no {PREPROCESSING_KEY} record; save models for evaluate and "
+            "predict with `nnframe train --out`"
+        )
+    return model.eval(), Preprocessing.from_json(text, path)
+
+
+def _outputs(model: Layer, x: np.ndarray) -> np.ndarray:
+    with no_grad():
+        return np.concatenate([model(x[i : i + 1024]) for i in range(0, len(x), 1024)])
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    model, prep = _load_model(args.model)
+    if str(args.data).lower().endswith(".csv"):
+        target = args.target if args.target is not None else prep.target_name
+        table = datasets._read_table(args.data)
+        if target not in table.header:
+            raise DataError(
+                f"{args.data}: no target column {target!r} (use --target); its columns are "
+                f"{', '.join(map(repr, table.header))}"
+            )
+        column = table.header.index(target)
+        x_raw = datasets.read_features(args.data, prep.feature_names)
+        y = prep.encode_labels([row[column] for row in table.rows], table.lines, args.data)
+        described = f"{Path(args.data).name}, all {len(y)} rows"
+    else:
+        data = datasets.load(
+            args.data, target=args.target, test_size=prep.test_size, rng=prep.seed,
+            standardize=False, dtype=np.float64,
+        )
+        if data.feature_names != prep.feature_names or data.class_names != prep.class_names:
+            raise DataError(
+                f"{args.data}: its features or classes are not those the model was trained "
+                f"on ({prep.source})"
+            )
+        x_raw, y = data.x_test, data.y_test
+        described = (
+            f"{data.name} test split, {len(y)} rows (seed {prep.seed}, test size "
+            f"{prep.test_size:g})"
+        )
+    pred = _outputs(model, prep.transform(x_raw))
+    loss = _LOSSES[prep.loss]()
+    with no_grad():
+        value = loss.forward(pred, y)
+    print(f"data: {described}")
+    if prep.task == "regression":
+        print(f"mean squared error: {value:.4f}")
+    else:
+        from_logits = loss.input_kind == "logit"
+        print(f"accuracy: {metrics.accuracy(pred, y, from_logits=from_logits):.4f}")
+        print(f"loss: {value:.4f}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    model, prep = _load_model(args.model)
+    x = prep.transform(datasets.read_features(args.input, prep.feature_names))
+    pred = _outputs(model, x)
+    if prep.class_names is None:
+        values: list[str] = [str(v) for v in pred.reshape(len(pred), -1)[:, 0]]
+    else:
+        if pred.ndim == 2 and pred.shape[1] > 1:
+            codes = pred.argmax(axis=1)
+        else:
+            threshold = 0.0 if _LOSSES[prep.loss].input_kind == "logit" else 0.5
+            codes = (pred.reshape(-1) > threshold).astype(np.int64)
+        values = [prep.class_names[code] for code in codes]
+    buffer = text_io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([prep.target_name])
+    writer.writerows([value] for value in values)
+    if args.output is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        io.write_atomic(args.output, buffer.getvalue().encode("utf-8"))
+        print(f"{len(values)} predictions written to {args.output}")
     return 0
 
 
@@ -168,8 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 when training diverged, 2 for a bad command line, data set or file
-        (reported in one line on stderr, never as a traceback).
+        0 on success, 1 when training diverged, 2 for a bad command line, data set, model
+        file or CSV file (reported in one line on stderr, never as a traceback).
     """
     parser = _parser()
     try:
@@ -177,13 +501,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        return _train(args)
+        command = {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.command]
+        return command(args)
+    except BrokenPipeError:
+        # The reader went away (``nnframe train | head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except UsageError as error:
         print(error, file=sys.stderr)
         return 2
     except TrainingDivergedError as error:
-        print(f"nnframe {args.command}: training diverged: {error}", file=sys.stderr)
+        print(f"nnframe {args.command}: training diverged: {_one_line(error)}", file=sys.stderr)
         return 1
     except (NnframeError, OSError) as error:
-        print(f"nnframe {args.command}: error: {error}", file=sys.stderr)
+        print(f"nnframe {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+
+
+def _one_line(error: BaseException) -> str:
+    # Some messages list several problems on their own lines; the command prints one line.
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())

@@ -37,12 +37,12 @@ class Parameter:
         The current value. Optimizers update it in place.
     grad : ndarray
         The accumulated gradient, same shape and dtype as ``value``, zeros at creation.
+        Layers add into it with ``+=``; ``zero_grad()`` clears it.
 
     Notes
     -----
     The constructor copies ``value``; assigning an array later (``p.value = a`` or
     ``p.value -= step``) keeps that array itself, so in-place updates stay in place.
-        Layers add into it with ``+=``; ``zero_grad()`` clears it.
 
     Examples
     --------
@@ -99,6 +99,12 @@ class Buffer:
     ----------
     value : array_like
         The initial value, copied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Buffer(np.zeros(3)).astype(np.float32)
+    Buffer(shape=(3,), dtype=float32)
     """
 
     value: np.ndarray = field(converter=_float_array)

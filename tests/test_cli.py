@@ -92,3 +92,14 @@ def test_python_dash_m_nnframe_is_the_same_command():
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--epochs" in result.stderr
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    with subprocess.Popen(
+        [sys.executable, "-m", "nnframe", "train", "--epochs", "3", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        assert process.stdout.readline().startswith("data: digits")
+        process.stdout.close()  # like `nnframe train | head -1`
+        assert process.wait(timeout=60) == 0
+        assert process.stderr.read() == ""

@@ -120,9 +120,21 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter), as ``torch.optim.AdamW``.
 
-    The parameters are those of :class:`Adam`, except that ``weight_decay`` (default
-    0.01) shrinks the parameter directly instead of entering the gradient and the
-    moment estimates.
+    ``weight_decay`` shrinks the parameter directly instead of entering the gradient and
+    the moment estimates.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The parameters to update, in a fixed order.
+    lr : float, default 1e-3
+        Learning rate.
+    betas : (float, float), default (0.9, 0.999)
+        Decay rates of the first and second moment estimates.
+    eps : float, default 1e-8
+        Added to the square root of the bias-corrected second moment.
+    weight_decay : float, default 0.01
+        Decoupled decay: ``p *= 1 - lr * weight_decay`` before each Adam update.
 
     Notes
     -----

@@ -26,6 +26,19 @@ class Hyperparameter(Generic[T]):
     check : callable
         ``check(value, where) -> validated value``, raising ``ArgumentError`` or
         ``ArgumentTypeError`` with a message that starts with ``where``.
+
+    Examples
+    --------
+    >>> from nnframe.checks import positive
+    >>> class Ball(HasHyperparameters):
+    ...     radius = Hyperparameter(positive)
+    >>> ball = Ball()
+    >>> ball.radius = 2
+    >>> ball.radius
+    2.0
+    >>> ball.radius = -1
+    Traceback (most recent call last):
+    nnframe.errors.ArgumentError: Ball: radius must be > 0; got -1
     """
 
     def __init__(self, check: Check[T]) -> None:

@@ -40,6 +40,27 @@ class LRScheduler(HasHyperparameters):
         The number of calls to :meth:`step`; 0 at construction.
     last_lr : float
         The learning rate the schedule last set, ``lr_at(last_epoch)``.
+
+    Examples
+    --------
+    A schedule is a subclass that declares its hyperparameters and implements ``lr_at``:
+
+    >>> import numpy as np
+    >>> from nnframe import Parameter, SGD
+    >>> from nnframe.checks import positive_int
+    >>> from nnframe.optim import Hyperparameter
+    >>> class HalveEvery(LRScheduler):
+    ...     every = Hyperparameter(positive_int)
+    ...     def __init__(self, optimizer, every):
+    ...         super().__init__(optimizer, every=every)
+    ...     def lr_at(self, epoch):
+    ...         return self.base_lr * 0.5 ** (epoch // self.every)
+    >>> optimizer = SGD([Parameter(np.zeros(1))], lr=0.8)
+    >>> schedule = HalveEvery(optimizer, every=2)
+    >>> for _ in range(4):
+    ...     schedule.step()
+    >>> optimizer.lr
+    0.2
     """
 
     def __init__(self, optimizer: Optimizer, **hyperparameters: object) -> None:

@@ -19,6 +19,9 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """Stochastic gradient descent, with the update rule of ``torch.optim.SGD``.
 
+    The hyperparameters after ``lr`` are keyword-only, because PyTorch's positional
+    order (``weight_decay`` before ``nesterov``) differs from this one.
+
     Parameters
     ----------
     params : iterable of Parameter
@@ -34,9 +37,6 @@ class SGD(Optimizer):
         Use Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
     weight_decay : float, default 0.0
         L2 penalty coefficient, ``>= 0``, added to the gradient.
-
-    The hyperparameters after ``lr`` are keyword-only, because PyTorch's positional
-    order (``weight_decay`` before ``nesterov``) differs from this one.
 
     Notes
     -----
