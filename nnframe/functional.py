@@ -21,6 +21,9 @@ __all__ = [
     "leaky_relu_grad",
     "linear",
     "linear_grad",
+    "linear_grad_bias",
+    "linear_grad_input",
+    "linear_grad_weight",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -143,11 +146,11 @@ def linear_grad(
     Returns
     -------
     grad_x : ndarray of shape (batch, in_features)
-        ``grad_y @ weight``.
+        ``grad_y @ weight``, from :func:`linear_grad_input`.
     grad_weight : ndarray of shape (out_features, in_features)
-        ``grad_y.T @ x``.
+        ``grad_y.T @ x``, from :func:`linear_grad_weight`.
     grad_bias : ndarray of shape (out_features,)
-        ``grad_y.sum(axis=0)``.
+        ``grad_y.sum(axis=0)``, from :func:`linear_grad_bias`.
 
     Examples
     --------
@@ -156,8 +159,34 @@ def linear_grad(
     >>> grad_x, grad_weight, grad_bias
     (array([[1.5, 2. ]]), array([[0.5, 1. ]]), array([0.5]))
     """
-    # np.dot keeps small and transposed operands on BLAS (np.matmul may not).
-    return np.dot(grad_y, weight), np.dot(grad_y.T, x), grad_y.sum(axis=0)
+    return (
+        linear_grad_input(grad_y, weight),
+        linear_grad_weight(x, grad_y),
+        linear_grad_bias(grad_y),
+    )
+
+
+def linear_grad_input(
+    grad_y: np.ndarray, weight: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Gradient of :func:`linear` with respect to its input: ``grad_y @ weight``."""
+    return np.dot(grad_y, weight, out=out)
+
+
+def linear_grad_weight(
+    x: np.ndarray, grad_y: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Gradient of :func:`linear` with respect to its weight: ``grad_y.T @ x``.
+
+    ``np.dot`` keeps the transposed operand on BLAS for every batch size, where
+    ``np.matmul`` falls back to a slow loop for some shapes (batch 1 among them).
+    """
+    return np.dot(grad_y.T, x, out=out)
+
+
+def linear_grad_bias(grad_y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Gradient of :func:`linear` with respect to its bias: ``grad_y.sum(axis=0)``."""
+    return np.sum(grad_y, axis=0, out=out)
 
 
 def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:

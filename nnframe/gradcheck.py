@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.errors import ArgumentTypeError
+from nnframe.checks import non_negative, positive, real_array
+from nnframe.errors import ArgumentTypeError, DataError
 from nnframe.grad_mode import no_grad
 from nnframe.layers.base import Layer
 from nnframe.layers.containers import Sequential
@@ -303,8 +304,15 @@ def gradcheck(
     """
     if not isinstance(layer, Layer):
         raise ArgumentTypeError(f"gradcheck checks a Layer; got {type(layer).__name__}")
+    x = real_array(x, "gradcheck: x")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise DataError("gradcheck: x must be finite; it holds NaN or inf")
+    eps = positive(eps, "gradcheck: eps")
+    atol = non_negative(atol, "gradcheck: atol")
+    rtol = non_negative(rtol, "gradcheck: rtol")
     model = copy.deepcopy(layer).astype(np.float64)
     model.clear_cache()
+    model.needs_input_grad = True  # the input gradient is one of the things checked
     x64 = np.array(x, dtype=np.float64)
     generator = as_generator(0 if rng is None else rng)
     random_states = [(g, copy.deepcopy(g.bit_generator.state)) for g in _generators(model)]

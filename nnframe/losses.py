@@ -9,7 +9,8 @@ import numpy.typing as npt
 
 from nnframe import functional as F
 from nnframe.cache import Cached
-from nnframe.errors import ArgumentError, DataError, DTypeError, ShapeError
+from nnframe.checks import real_array
+from nnframe.errors import ArgumentError, DataError, ShapeError
 from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
 
 __all__ = [
@@ -199,12 +200,7 @@ class Loss(Cached):
 
 
 def _numeric(loss: Loss, value: object, what: str) -> np.ndarray:
-    array = value if isinstance(value, np.ndarray) else np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(
-            f"{loss!r}: {what} must be a real numeric array; got dtype {array.dtype}"
-        )
-    return array
+    return real_array(value, f"{loss!r}: {what}")
 
 
 def _as_pred(loss: Loss, pred: object) -> np.ndarray:
@@ -354,6 +350,28 @@ class BCELoss(Loss):
         p, y = self.saved("p", "y")
         # The clipped p keeps this finite and nonzero at p == 0 or 1 (see Notes).
         grad = (p - y) / (p * (1 - p))
+        grad *= self.reduction_scale(p.size)
+        return grad
+
+    def backward_through_sigmoid(self) -> np.ndarray:
+        """Return the gradient with respect to the logits ``z`` of ``pred = sigmoid(z)``.
+
+        ``(pred - target) / n``: the sigmoid's derivative ``p (1 - p)`` cancels the
+        loss's ``1 / (p (1 - p))``, so the fused gradient is one subtraction, finite and
+        exact even for saturated predictions. ``Trainer`` uses it when the model ends in
+        a Sigmoid; the caller must then drop the Sigmoid's cache. Releases the cache.
+
+        Examples
+        --------
+        >>> loss = BCELoss()
+        >>> loss(np.array([[0.75], [0.5]]), np.array([1, 0]))
+        0.4904...
+        >>> loss.backward_through_sigmoid()
+        array([[-0.125],
+               [ 0.25 ]])
+        """
+        p, y = self.saved("p", "y")
+        grad = p - y
         grad *= self.reduction_scale(p.size)
         return grad
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from attrs import define, field
+from attrs import define, field, setters
 
 from nnframe.errors import DTypeError
 
@@ -44,6 +44,10 @@ class Parameter:
     The constructor copies ``value``; assigning an array later (``p.value = a`` or
     ``p.value -= step``) keeps that array itself, so in-place updates stay in place.
 
+    ``zero_grad()`` only marks the gradient as zero; the buffer is cleared the next time
+    ``grad`` is read, or skipped altogether when a layer writes the next gradient straight
+    into it through :meth:`writable_grad`. Reading ``grad`` always gives the true value.
+
     Examples
     --------
     >>> import numpy as np
@@ -55,10 +59,39 @@ class Parameter:
     """
 
     value: np.ndarray = field(converter=_float_array)
-    grad: np.ndarray = field(init=False)
+    _grad: np.ndarray = field(init=False)
+    # True when the gradient is logically zero but the buffer may hold old values.
+    _grad_is_zero: bool = field(init=False, default=True, on_setattr=setters.NO_OP)
 
     def __attrs_post_init__(self) -> None:
-        self.grad = np.zeros_like(self.value)
+        self._grad = np.zeros_like(self.value)
+
+    @property
+    def grad(self) -> np.ndarray:
+        """The accumulated gradient (see the class docstring)."""
+        if self._grad_is_zero:
+            self._grad[...] = 0
+            self._grad_is_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, array: np.ndarray) -> None:
+        self._grad = _float_array(array, copy=None)
+        self._grad_is_zero = False
+
+    def writable_grad(self) -> np.ndarray | None:
+        """Return the gradient buffer to overwrite when the gradient is zero, else None.
+
+        A layer's fast path: when this returns an array, the layer may write its gradient
+        into it (``np.dot(a, b, out=p.writable_grad())``) instead of adding, saving a
+        clearing pass and a temporary. When it returns None, the layer must add into
+        ``grad`` as usual. After a call that returns an array, ``grad`` is no longer
+        marked zero, so the layer must write every element.
+        """
+        if not self._grad_is_zero:
+            return None
+        self._grad_is_zero = False
+        return self._grad
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -76,13 +109,13 @@ class Parameter:
         return int(self.value.size)
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero in place."""
-        self.grad[...] = 0
+        """Set the gradient to zero (lazily: see the class docstring)."""
+        self._grad_is_zero = True
 
     def astype(self, dtype: np.typing.DTypeLike) -> Parameter:
         """Convert ``value`` and ``grad`` to ``dtype`` in place and return self."""
         self.value = self.value.astype(dtype, copy=False)
-        self.grad = self.grad.astype(dtype, copy=False)
+        self._grad = self._grad.astype(dtype, copy=False)
         return self
 
     def __repr__(self) -> str:

@@ -12,17 +12,18 @@ import attrs
 import numpy as np
 
 from nnframe import metrics as metrics_module
-from nnframe.checks import boolean, interval, non_negative_int, positive_int
+from nnframe.checks import boolean, interval, non_negative_int, positive_int, real_array
 from nnframe.errors import (
+    ArgumentError,
     ArgumentTypeError,
     DataError,
-    DTypeError,
     ShapeError,
     TrainingDivergedError,
 )
 from nnframe.grad_mode import no_grad
 from nnframe.io import load_checkpoint
-from nnframe.layers import Layer
+from nnframe.layers import Layer, Sequential, Sigmoid
+from nnframe.losses import BCELoss
 from nnframe.rng import RNGLike, as_generator
 
 if TYPE_CHECKING:
@@ -32,11 +33,14 @@ if TYPE_CHECKING:
 
 __all__ = ["History", "Trainer", "batches"]
 
+# The hooks Trainer.fit calls on every callback.
+_HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+# The fewest targets Trainer.fit hands the loss at once when it checks them all.
+_CHECK_ROWS = 4096
+
 
 def _as_data(array: object, name: str, where: str) -> np.ndarray:
-    data = array if isinstance(array, np.ndarray) else np.asarray(array)
-    if data.dtype.kind not in "fiub":
-        raise DTypeError(f"{where}: {name} must be a real numeric array; got dtype {data.dtype}")
+    data = real_array(array, f"{where}: {name}")
     if data.ndim == 0:
         raise ShapeError(f"{where}: {name} must have a batch dimension; got a 0-d array")
     if data.shape[0] == 0:
@@ -48,6 +52,32 @@ def _as_data(array: object, name: str, where: str) -> np.ndarray:
             f"{tuple(int(i) for i in bad[0])}); clean the data first"
         )
     return data
+
+
+def _check_optimizer_owns(model: Layer, optimizer: Any) -> None:
+    params = getattr(optimizer, "params", None)
+    own = model.parameters()
+    if isinstance(params, list) and own and not {id(p) for p in own} & {id(p) for p in params}:
+        raise ArgumentError(
+            f"Trainer: the optimizer updates none of the model's {len(own)} parameters; "
+            "build it from this model: optimizer(model.parameters(), ...)"
+        )
+
+
+def _check_callbacks(callbacks: object) -> None:
+    if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
+        raise ArgumentTypeError(
+            "Trainer.fit: callbacks must be a list of Callback objects; got "
+            f"{type(callbacks).__name__}"
+        )
+    for i, callback in enumerate(callbacks):
+        if isinstance(callback, type) or not all(
+            callable(getattr(callback, hook, None)) for hook in _HOOKS
+        ):
+            raise ArgumentTypeError(
+                f"Trainer.fit: callbacks[{i}] must be a Callback (with the hooks "
+                f"{', '.join(_HOOKS)}); got {callback!r}"
+            )
 
 
 def _check_pair(x: object, y: object, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -241,21 +271,40 @@ class Trainer:
     ) -> None:
         if not isinstance(model, Layer):
             raise ArgumentTypeError(f"Trainer: model must be a Layer; got {type(model).__name__}")
-        for name, obj, needed in (("loss", loss, "backward"), ("optimizer", optimizer, "step")):
-            if not callable(getattr(obj, needed, None)):
+        for name, obj, needed in (
+            ("loss", loss, ("forward", "backward")),
+            ("optimizer", optimizer, ("step", "zero_grad")),
+        ):
+            if isinstance(obj, type):
                 raise ArgumentTypeError(
-                    f"Trainer: {name} must have a {needed}() method; got {type(obj).__name__}"
+                    f"Trainer: {name} must be an instance; got the class {obj.__name__} "
+                    f"(pass {obj.__name__}(...))"
                 )
+            if isinstance(obj, Layer) or not all(callable(getattr(obj, m, None)) for m in needed):
+                methods = " and ".join(f"{m}()" for m in needed)
+                raise ArgumentTypeError(
+                    f"Trainer: {name} must have {methods} methods; got {type(obj).__name__}"
+                )
+        _check_optimizer_owns(model, optimizer)
         if isinstance(metrics, str):
             metrics = [metrics]
+        if not isinstance(metrics, Sequence):
+            raise ArgumentTypeError(
+                "Trainer: metrics must be a list of metric names or functions; got "
+                f"{type(metrics).__name__}"
+            )
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
         self.stop_on_nan = boolean(stop_on_nan, "Trainer: stop_on_nan")
         self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
-        self.metrics = dict(
-            metrics_module.get(metric, from_logits=self.from_logits) for metric in metrics
-        )
+        self.metrics = {}
+        for i, metric in enumerate(metrics):
+            try:
+                name, function = metrics_module.get(metric, from_logits=self.from_logits)
+            except ArgumentError as error:
+                raise ArgumentError(f"Trainer: metrics[{i}]: {error}") from None
+            self.metrics[name] = function
         self.stop_training = False
         self.history = History()
         self.data_rng: np.random.Generator | None = None
@@ -323,6 +372,15 @@ class Trainer:
         x, y = _check_pair(x, y, "Trainer.fit")
         total_epochs = non_negative_int(epochs, "Trainer.fit: epochs")
         positive_int(batch_size, "Trainer.fit: batch_size")
+        shuffle = boolean(shuffle, "Trainer.fit: shuffle")
+        if progress is not None:
+            progress = boolean(progress, "Trainer.fit: progress")
+        _check_callbacks(callbacks)
+        if resume_from is not None and not isinstance(resume_from, str | os.PathLike):
+            raise ArgumentTypeError(
+                "Trainer.fit: resume_from must be a path to a checkpoint or None; got "
+                f"{type(resume_from).__name__}"
+            )
         split = interval(0.0, 1.0)(validation_split, "Trainer.fit: validation_split")
         if validation_data is None and split > 0:
             keep = len(x) - math.ceil(len(x) * split)
@@ -332,11 +390,21 @@ class Trainer:
                 )
             x, y, validation_data = x[:keep], y[:keep], (x[keep:], y[keep:])
         if validation_data is not None:
-            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                raise ArgumentTypeError("validation_data must be a pair (x_val, y_val)")
+            given: object = validation_data
+            if not isinstance(given, tuple | list) or len(given) != 2:
+                got = type(given).__name__
+                if isinstance(given, tuple | list):
+                    got = f"{len(given)} items"
+                raise ArgumentTypeError(
+                    f"Trainer.fit: validation_data must be a pair (x_val, y_val); got {got}"
+                )
             validation_data = _check_pair(*validation_data, "Trainer.fit validation_data")
-        show = sys.stderr.isatty() if progress is None else bool(progress)
-        generator = as_generator(rng)
+        generator = as_generator(rng, name="Trainer.fit: rng")
+        # Last among the checks: the model and the loss see the data, changing nothing.
+        self._check_fits(x, y, batch_size, "Trainer.fit")
+        if validation_data is not None:
+            self._check_fits(*validation_data, batch_size, "Trainer.fit validation_data")
+        show = sys.stderr.isatty() if progress is None else progress
         history = History()
         start = 0
         if resume_from is not None:
@@ -350,25 +418,77 @@ class Trainer:
         self.history = history
         self.data_rng = generator
         self.stop_training = False
-        for callback in callbacks:
-            callback.on_train_begin(self)
-        for epoch in range(start, total_epochs):
+        # No one uses the gradient with respect to the data: the first layer skips it.
+        needs_input_grad = self.model.needs_input_grad
+        self.model.needs_input_grad = False
+        try:
             for callback in callbacks:
-                callback.on_epoch_begin(self, epoch)
-            logs = self._train_epoch(
-                x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
-            )
-            if validation_data is not None:
-                results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
-                logs.update({f"val_{name}": value for name, value in results.items()})
+                callback.on_train_begin(self)
+            for epoch in range(start, total_epochs):
+                for callback in callbacks:
+                    callback.on_epoch_begin(self, epoch)
+                logs = self._train_epoch(
+                    x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
+                )
+                if validation_data is not None:
+                    results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
+                    logs.update({f"val_{name}": value for name, value in results.items()})
+                for callback in callbacks:
+                    callback.on_epoch_end(self, epoch, logs)
+                history.record(epoch, logs)
+                if self.stop_training:
+                    break
             for callback in callbacks:
-                callback.on_epoch_end(self, epoch, logs)
-            history.record(epoch, logs)
-            if self.stop_training:
-                break
-        for callback in callbacks:
-            callback.on_train_end(self)
+                callback.on_train_end(self)
+        finally:
+            self.model.needs_input_grad = needs_input_grad
         return history
+
+    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Take one optimizer step on one batch and return its loss.
+
+        The step of :meth:`fit`, without its data checks, metrics or callbacks:
+        ``optimizer.zero_grad()``, forward, loss, backward (fused through a final Sigmoid
+        for ``BCELoss``; no gradient for the data), ``optimizer.step()``. The model runs
+        in the mode it is in. As in PyTorch, only the optimizer's parameters are zeroed.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss is not finite (unless ``stop_on_nan=False``); the weights are
+            left as they were before this batch.
+        """
+        needs_input_grad = self.model.needs_input_grad
+        self.model.needs_input_grad = False
+        try:
+            return self._step(x, y)[0]
+        finally:
+            self.model.needs_input_grad = needs_input_grad
+
+    def _step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        self.optimizer.zero_grad()
+        model = self.model
+        pred = model.forward(x)
+        value = self.loss.forward(pred, y)
+        if self.stop_on_nan and not math.isfinite(value):
+            model.clear_cache()
+            self.loss.clear_cache()
+            raise TrainingDivergedError(f"the training loss became {value}")
+        if (
+            isinstance(model, Sequential)
+            and len(model) > 1
+            and isinstance(model.layers[-1], Sigmoid)
+            and isinstance(self.loss, BCELoss)
+        ):
+            # d loss / d logits = (p - y) / n: one subtraction, exact where p is 0 or 1,
+            # instead of dividing by p (1 - p) in the loss and multiplying it back.
+            grad = self.loss.backward_through_sigmoid()
+            model.layers[-1].clear_cache()
+            model.backward(grad, start=-2)
+        else:
+            model.backward(self.loss.backward())
+        self.optimizer.step()
+        return value, pred
 
     def _train_epoch(
         self,
@@ -390,18 +510,14 @@ class Trainer:
             for index, (xb, yb) in enumerate(
                 batches(x, y, batch_size, shuffle=shuffle, rng=generator)
             ):
-                self.model.zero_grad()
-                pred = self.model.forward(xb)
-                value = self.loss.forward(pred, yb)
-                if self.stop_on_nan and not math.isfinite(value):
-                    self.model.clear_cache()
+                try:
+                    value, pred = self._step(xb, yb)
+                except TrainingDivergedError as error:
                     raise TrainingDivergedError(
-                        f"the training loss became {value} at epoch {epoch + 1}, batch "
-                        f"{index + 1} of {n_batches}; the weights are those after the "
-                        "previous batch (lower the learning rate, or pass stop_on_nan=False)"
-                    )
-                self.model.backward(self.loss.backward())
-                self.optimizer.step()
+                        f"{error} at epoch {epoch + 1}, batch {index + 1} of {n_batches}; "
+                        "the weights are those after the previous batch (lower the "
+                        "learning rate, or pass stop_on_nan=False)"
+                    ) from None
                 count = len(xb)
                 seen += count
                 batch_logs = {"loss": float(value)}
@@ -411,9 +527,37 @@ class Trainer:
                     sums[name] += batch_value * count
                 for callback in callbacks:
                     callback.on_batch_end(self, index, batch_logs)
-                bar.update(1)
-                bar.set_postfix({name: f"{total / seen:.4f}" for name, total in sums.items()})
+                if show:
+                    bar.update(1)
+                    bar.set_postfix({name: f"{total / seen:.4f}" for name, total in sums.items()})
         return {name: total / seen for name, total in sums.items()}
+
+    def _check_fits(self, x: np.ndarray, y: np.ndarray, batch_size: int, where: str) -> None:
+        """Run the model on ``x[:1]`` and the loss on every target, changing nothing.
+
+        A model that does not take ``x``, or targets the loss rejects (a wrong shape, a
+        class label out of range), then fail before the first step instead of in the
+        middle of an epoch. The model runs in evaluation mode under ``no_grad`` and is
+        put back in its modes; the loss sees copies of that one prediction.
+        """
+        modes = [(sub, sub.training) for _, sub in self.model.named_layers()]
+        self.model.eval()
+        try:
+            with no_grad():
+                pred = self.model.forward(x[:1])
+                rows = max(batch_size, _CHECK_ROWS)
+                for start in range(0, len(y), rows):
+                    target = y[start : start + rows]
+                    self.loss.forward(np.repeat(pred, len(target), axis=0), target)
+        except Exception as error:
+            error.add_note(
+                f"{where}: found when checking the model on x[:1] and the loss on every "
+                "target, before training; nothing was changed"
+            )
+            raise
+        finally:
+            for sub, mode in modes:
+                sub.training = mode
 
     # -- inference --------------------------------------------------------------------
 
@@ -450,8 +594,8 @@ class Trainer:
             by their sizes.
         """
         x, y = _check_pair(x, y, "Trainer.evaluate")
-        pred = self.predict(x, batch_size=batch_size)
         size = positive_int(batch_size, "Trainer.evaluate: batch_size")
+        pred = self.predict(x, batch_size=batch_size)
         total = 0.0
         with no_grad():
             for start in range(0, len(x), size):

@@ -11,6 +11,7 @@ import numpy as np
 
 from nnframe import registry
 from nnframe.cache import Cached
+from nnframe.checks import array_size, boolean, positive_int
 from nnframe.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -27,7 +28,7 @@ T = TypeVar("T")
 L = TypeVar("L", bound="Layer")
 
 # Attributes the base class keeps for itself; discovery skips them.
-_BASE_ATTRIBUTES = frozenset({"training", "_cache"})
+_BASE_ATTRIBUTES = frozenset({"training", "needs_input_grad", "_cache", "_scratch"})
 
 
 def layer(cls: type[T]) -> type[T]:
@@ -80,6 +81,11 @@ class Layer(Cached):
     ----------
     training : bool
         Training mode (True) or evaluation mode (False); see :meth:`train`.
+    needs_input_grad : bool
+        Whether ``backward`` must return the gradient with respect to the input (True by
+        default). When False, a layer may skip that work and return None: ``Sequential``
+        passes its own setting to its first layer, and ``Trainer.fit`` turns it off for
+        the model it trains, since no one uses the gradient of the data.
     kinks : tuple of float
         Class attribute: input values where the layer is not differentiable (``(0.0,)``
         for ReLU). Gradient checks keep inputs away from them.
@@ -109,6 +115,8 @@ class Layer(Cached):
     # A class-level default, so that attrs subclasses (whose generated __init__ does not
     # call ours) start in training mode.
     training: bool = True
+    needs_input_grad: bool = True
+    _scratch: dict[str, np.ndarray] | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -130,7 +138,7 @@ class Layer(Cached):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         """Back-propagate ``grad_y``, the gradient of the loss with respect to the output.
 
         Adds each parameter's gradient into its ``Parameter.grad`` (accumulating, never
@@ -143,8 +151,9 @@ class Layer(Cached):
 
         Returns
         -------
-        ndarray
-            The gradient with respect to the forward input, shaped like it.
+        ndarray or None
+            The gradient with respect to the forward input, shaped like it; None only
+            when ``needs_input_grad`` is False and the layer skipped that work.
 
         Raises
         ------
@@ -158,6 +167,22 @@ class Layer(Cached):
         return self.forward(x)
 
     # -- the cache (save_for_backward and saved come from Cached) ----------------------
+
+    def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """Return this layer's work array ``name``, reused while shape and dtype stay the same.
+
+        For intermediate results that never leave the layer (the weight gradient before
+        it is added into ``grad``): reusing one array across steps saves an allocation,
+        and for large arrays the page faults of fresh memory. Never return it to a caller
+        or store it in the cache. Its contents are undefined on return.
+        """
+        arrays = self._scratch
+        if arrays is None:
+            arrays = self._scratch = {}
+        array = arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = arrays[name] = np.empty(shape, dtype=dtype)
+        return array
 
     def has_cache(self) -> bool:
         """Return whether this layer or a sub-layer holds a cache from ``forward``."""
@@ -290,8 +315,10 @@ class Layer(Cached):
         """
         if not isinstance(state, Mapping):
             raise ArgumentTypeError(
-                f"load_state_dict takes a mapping of names to arrays; got {type(state).__name__}"
+                f"{type(self).__name__}.load_state_dict: state must be a mapping of names to "
+                f"arrays; got {type(state).__name__}"
             )
+        strict = boolean(strict, f"{type(self).__name__}.load_state_dict: strict")
         own = {
             name: obj for name, obj in self._walk() if isinstance(obj, Parameter | Buffer)
         }
@@ -301,7 +328,11 @@ class Layer(Cached):
             problems += [f"unexpected: {name!r}" for name in state if name not in own]
         arrays = {}
         for name in own.keys() & state.keys():
-            array = np.asarray(state[name])
+            try:
+                array = np.asarray(state[name])
+            except (ValueError, TypeError):
+                problems.append(f"{name!r}: not a rectangular array in the state dict")
+                continue
             want = own[name].value
             if array.shape != want.shape:
                 problems.append(
@@ -464,10 +495,13 @@ class Layer(Cached):
         ---------------------------------------
         Total parameters: 15
         """
-        shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+        given: object = input_shape
+        dims = given if isinstance(given, tuple | list) else (given,)
+        shape = tuple(positive_int(d, f"summary: input_shape[{i}]") for i, d in enumerate(dims))
         probe = copy.deepcopy(self).eval()
         params = probe.parameters()
         dtype = params[0].dtype if params else DEFAULT_DTYPE
+        array_size((1, *shape), dtype, "summary")
         with no_grad():
             _, rows = probe._summary_rows(np.zeros((1, *shape), dtype=dtype), "")
         return Summary(rows, sum(p.size for p in params))

@@ -39,6 +39,17 @@ def _add_path(error: BaseException, container: Layer, index: int, child: Layer) 
         pass
 
 
+def _backward_with_flag(layer: Layer, grad_y: Any, needs_input_grad: bool) -> np.ndarray | None:
+    # The first layer learns from its container whether the input gradient is wanted,
+    # for this call only, so that calling the layer on its own later is unaffected.
+    previous = layer.needs_input_grad
+    layer.needs_input_grad = needs_input_grad
+    try:
+        return layer.backward(grad_y)
+    finally:
+        layer.needs_input_grad = previous
+
+
 class Sequential(Layer):
     """A chain of layers: forward in order, backward in reverse.
 
@@ -94,15 +105,37 @@ class Sequential(Layer):
                 raise
         return x
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        for i in range(len(self.layers) - 1, -1, -1):
+    def backward(self, grad_y: np.ndarray, *, start: int | None = None) -> np.ndarray | None:
+        """Back-propagate through the layers in reverse; see :meth:`Layer.backward`.
+
+        Parameters
+        ----------
+        grad_y : ndarray
+            The gradient with respect to the output of layer ``start``.
+        start : int, optional
+            Begin at this layer instead of the last one; the layers after it must have
+            their caches dropped by the caller. ``Trainer`` uses it to hand the fused
+            gradient of Sigmoid + BCELoss straight to the layer before the Sigmoid.
+
+        Returns
+        -------
+        ndarray or None
+            The gradient with respect to the input, or None when ``needs_input_grad``
+            is False (the first layer is then told to skip it).
+        """
+        last = len(self.layers) - 1 if start is None else range(len(self.layers))[start]
+        grad: np.ndarray | None = grad_y
+        for i in range(last, -1, -1):
             layer = self.layers[i]
             try:
-                grad_y = layer.backward(grad_y)
+                if i == 0 and layer.needs_input_grad != self.needs_input_grad:
+                    grad = _backward_with_flag(layer, grad, self.needs_input_grad)
+                else:
+                    grad = layer.backward(grad)  # type: ignore[arg-type]
             except Exception as error:
                 _add_path(error, self, i, layer)
                 raise
-        return grad_y
+        return grad
 
     def get_config(self) -> dict[str, Any]:
         """Return ``{"layers": [spec, ...]}``, one ``{"class", "config"}`` spec per child."""

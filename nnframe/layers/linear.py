@@ -10,7 +10,7 @@ import numpy as np
 from nnframe import functional as F
 from nnframe import init as initializers
 from nnframe import registry
-from nnframe.checks import boolean, float_dtype, positive_int
+from nnframe.checks import array_size, boolean, float_dtype, positive_int, real_array
 from nnframe.errors import ArgumentError
 from nnframe.layers.base import Layer
 from nnframe.layers.validation import as_grad, as_input
@@ -74,13 +74,22 @@ class Linear(Layer):
         self.out_features = positive_int(out_features, "Linear: out_features")
         with_bias = boolean(bias, "Linear: bias")
         self.dtype = float_dtype(dtype, "Linear: dtype")
-        make_weight = initializers.get(init)
+        try:
+            make_weight = initializers.get(init)
+        except ArgumentError as error:
+            raise ArgumentError(f"Linear: {error}") from None
+        generator = as_generator(rng, name="Linear: rng")
         shape = (self.out_features, self.in_features)
-        weight = np.asarray(make_weight(shape, as_generator(rng), self.dtype), dtype=self.dtype)
+        # The built-in initialisers draw in float64 before casting.
+        array_size(shape, np.promote_types(self.dtype, np.float64), "Linear")
+        weight = real_array(make_weight(shape, generator, self.dtype), "Linear: init's result")
         if weight.shape != shape:
             raise ArgumentError(
                 f"Linear: init returned shape {weight.shape}; expected {shape}"
             )
+        if not np.isfinite(weight).all():
+            raise ArgumentError("Linear: init returned NaN or infinite weights; expected finite")
+        weight = weight.astype(self.dtype, copy=False)
         self.weight = Parameter(weight)
         self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if with_bias else None
 
@@ -89,14 +98,26 @@ class Linear(Layer):
         self.save_for_backward(x=x)
         return F.linear(x, self.weight.value, None if self.bias is None else self.bias.value)
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         x = self.saved("x")
-        grad_y = as_grad(self, grad_y, (x.shape[0], self.out_features), self.weight.dtype)
-        grad_x, grad_weight, grad_bias = F.linear_grad(x, self.weight.value, grad_y)
-        self.weight.grad += grad_weight
-        if self.bias is not None:
-            self.bias.grad += grad_bias
-        return grad_x
+        weight, bias = self.weight, self.bias
+        grad_y = as_grad(self, grad_y, (x.shape[0], self.out_features), weight.dtype)
+        # After zero_grad the product goes straight into .grad; otherwise it goes into a
+        # reused work array and is added, so gradients still accumulate.
+        target = weight.writable_grad()
+        if target is not None:
+            F.linear_grad_weight(x, grad_y, out=target)
+        else:
+            weight.grad += F.linear_grad_weight(
+                x, grad_y, out=self.scratch("grad_weight", weight.shape, weight.dtype)
+            )
+        if bias is not None:
+            target = bias.writable_grad()
+            if target is not None:
+                F.linear_grad_bias(grad_y, out=target)
+            else:
+                bias.grad += F.linear_grad_bias(grad_y)
+        return F.linear_grad_input(grad_y, weight.value) if self.needs_input_grad else None
 
     def get_config(self) -> dict[str, Any]:
         """Return ``in_features``, ``out_features``, ``bias`` and the dtype's name.

@@ -88,7 +88,7 @@ class Adam(Optimizer):
         lr, weight_decay = self.lr, self.weight_decay
         beta1, beta2 = self.betas
         t = self.step_count
-        value = p.value  # not ``p.value -= ...``: see Optimizer.update
+        value = p.value
         grad = p.grad
         if weight_decay != 0.0:
             if self.decoupled_weight_decay:

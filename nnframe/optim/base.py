@@ -125,8 +125,7 @@ class Optimizer(HasHyperparameters):
     ...     def __init__(self, params, lr=0.01):
     ...         super().__init__(params, lr=lr)
     ...     def update(self, p):
-    ...         value = p.value  # see update(): never ``p.value -= ...``
-    ...         value -= self.lr * np.sign(p.grad)
+    ...         p.value -= self.lr * np.sign(p.grad)
     >>> w = Parameter(np.array([1.0, 1.0]))
     >>> opt = SignSGD([w], lr=0.5)
     >>> w.grad[...] = [3.0, -0.1]
@@ -164,10 +163,8 @@ class Optimizer(HasHyperparameters):
         """Update one parameter in place; :meth:`step` calls it after counting the step.
 
         Implementations change the array ``p.value`` in place and compute in its dtype
-        (hyperparameters are Python floats, which do not promote float32 arrays). Take
-        the array in a local name first, ``value = p.value; value -= step``, or use
-        ``out=p.value``: the augmented assignment ``p.value -= step`` assigns the
-        attribute afterwards, through Parameter's converter, which makes a copy.
+        (hyperparameters are Python floats, which do not promote float32 arrays):
+        ``p.value -= step`` or ``out=p.value``.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement update()")
 

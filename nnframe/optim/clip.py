@@ -64,7 +64,10 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
         raise ArgumentTypeError(
             f"clip_grad_norm: max_norm must be a real number; got {type(value).__name__}"
         )
-    limit = float(value)
+    try:
+        limit = float(value)
+    except OverflowError:  # an int beyond the float range: no norm reaches it
+        limit = math.inf
     if not limit > 0.0:  # also catches NaN
         raise ArgumentError(f"clip_grad_norm: max_norm must be > 0; got {limit:g}")
     if isinstance(parameters, Parameter):

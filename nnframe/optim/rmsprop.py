@@ -92,7 +92,7 @@ class RMSprop(Optimizer):
 
     def update(self, p: Parameter) -> None:
         alpha, weight_decay, momentum = self.alpha, self.weight_decay, self.momentum
-        value = p.value  # not ``p.value -= ...``: see Optimizer.update
+        value = p.value
         grad = p.grad
         if weight_decay != 0.0:
             grad = grad + weight_decay * value  # a new array: the gradient itself is kept

@@ -96,6 +96,12 @@ class LRScheduler(HasHyperparameters):
             raise ArgumentError(f"{where} must be >= 0; got {epoch}")
         return int(epoch)
 
+    def _overflow(self, epoch: int) -> ArgumentError:
+        return ArgumentError(
+            f"{type(self).__name__}.lr_at: epoch {epoch} is too large; the learning rate "
+            "leaves the range of a float there"
+        )
+
     def step(self) -> None:
         """Advance one epoch and set the optimizer's learning rate."""
         lr = self.lr_at(self.last_epoch + 1)
@@ -197,7 +203,10 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, step_size=step_size, gamma=gamma)
 
     def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** (self._epoch(epoch) // self.step_size)
+        try:
+            return self.base_lr * self.gamma ** (self._epoch(epoch) // self.step_size)
+        except OverflowError:
+            raise self._overflow(epoch) from None
 
 
 class ExponentialLR(LRScheduler):
@@ -229,7 +238,10 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, gamma=gamma)
 
     def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** self._epoch(epoch)
+        try:
+            return self.base_lr * self.gamma ** self._epoch(epoch)
+        except OverflowError:
+            raise self._overflow(epoch) from None
 
 
 class InverseTimeDecay(LRScheduler):
@@ -270,7 +282,10 @@ class InverseTimeDecay(LRScheduler):
         super().__init__(optimizer, decay_rate=decay_rate, decay_steps=decay_steps)
 
     def lr_at(self, epoch: int) -> float:
-        return self.base_lr / (1.0 + self.decay_rate * (self._epoch(epoch) // self.decay_steps))
+        try:
+            return self.base_lr / (1.0 + self.decay_rate * (self._epoch(epoch) // self.decay_steps))
+        except OverflowError:
+            raise self._overflow(epoch) from None
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -310,7 +325,10 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, T_max=T_max, eta_min=eta_min)
 
     def lr_at(self, epoch: int) -> float:
-        cosine = math.cos(math.pi * self._epoch(epoch) / self.T_max)
+        try:
+            cosine = math.cos(math.pi * self._epoch(epoch) / self.T_max)
+        except OverflowError:
+            raise self._overflow(epoch) from None
         # PyTorch's eta_min + (base_lr - eta_min) * (1 + cos) / 2, rearranged so that
         # epoch 0 gives base_lr exactly (and T_max gives 0.0 exactly when eta_min is 0).
         return self.base_lr - (self.base_lr - self.eta_min) * (1.0 - cosine) / 2.0

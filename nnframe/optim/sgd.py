@@ -103,7 +103,7 @@ class SGD(Optimizer):
 
     def update(self, p: Parameter) -> None:
         momentum, weight_decay = self.momentum, self.weight_decay
-        value = p.value  # not ``p.value -= ...``: see Optimizer.update
+        value = p.value
         scratch = self.scratch(p)
         grad = p.grad
         if weight_decay != 0.0:

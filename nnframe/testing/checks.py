@@ -59,6 +59,14 @@ __all__ = [
 LayerLike = Layer | Callable[[], Layer]
 
 
+
+def _input_grad(layer: Layer, grad_y: np.ndarray, name: str) -> np.ndarray:
+    """Run ``layer.backward`` and insist on an array: the checks always want the input gradient."""
+    grad_x = layer.backward(grad_y)
+    if not isinstance(grad_x, np.ndarray):
+        fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
+    return grad_x
+
 def layer_factory(make_layer: LayerLike) -> Callable[[], Layer]:
     """Return a function that builds a new, independent layer on every call.
 
@@ -411,7 +419,7 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
         replay()
         y = layer(xi)
         grads_out[label] = random_like(rng, y)
-        grad_x = layer.backward(grads_out[label])
+        grad_x = _input_grad(layer, grads_out[label], name)
         reference[label] = (grad_x, {n: p.grad.copy() for n, p in layer.named_parameters()})
         layer.zero_grad()
     replay_a()
@@ -419,8 +427,8 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     replay_b()
     b(x2)
     results = {
-        "first": (a.backward(grads_out["first"]), a),
-        "second": (b.backward(grads_out["second"]), b),
+        "first": (_input_grad(a, grads_out["first"], name), a),
+        "second": (_input_grad(b, grads_out["second"], name), b),
     }
     explain = (
         "the forward pass of another layer of the same class changed this layer's "
@@ -726,7 +734,7 @@ def check_astype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None
     y = layer(x_other)
     if y.dtype != other:
         fail(name, f"for output: dtype {y.dtype} after astype({other}) and a {other} input")
-    grad_x = layer.backward(random_like(rng, y))
+    grad_x = _input_grad(layer, random_like(rng, y), name)
     if grad_x.dtype != other:
         fail(name, f"for the input gradient: dtype {grad_x.dtype} after astype({other})")
     dtypes_are(f"after astype({other}) and a forward/backward pass")
