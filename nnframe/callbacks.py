@@ -92,7 +92,7 @@ class EarlyStopping(Callback):
     ) -> None:
         if not isinstance(monitor, str):
             raise ArgumentTypeError(f"EarlyStopping: monitor must be a str; got {monitor!r}")
-        if mode not in ("auto", "min", "max"):
+        if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
             raise ArgumentError(f"EarlyStopping: mode must be auto, min or max; got {mode!r}")
         if mode == "auto":
             mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
@@ -159,10 +159,17 @@ class LearningRateScheduler(Callback):
     """  # noqa: E501
 
     def __init__(self, schedule: Any) -> None:
-        if not (callable(getattr(schedule, "lr_at", None)) or callable(schedule)):
+        if isinstance(schedule, type) or not (
+            callable(getattr(schedule, "lr_at", None)) or callable(schedule)
+        ):
+            got = (
+                f"the class {schedule.__name__}; pass an instance"
+                if isinstance(schedule, type)
+                else type(schedule).__name__
+            )
             raise ArgumentTypeError(
-                "LearningRateScheduler takes a schedule with lr_at(epoch) or a function "
-                f"(epoch, lr) -> lr; got {type(schedule).__name__}"
+                "LearningRateScheduler: schedule must be a schedule with lr_at(epoch) or a "
+                f"function (epoch, lr) -> lr; got {got}"
             )
         self.schedule = schedule
         self._lr = math.nan
@@ -240,9 +247,11 @@ class ModelCheckpoint(Callback):
             raise ArgumentTypeError(
                 f"ModelCheckpoint: path must be a str or path-like; got {type(path).__name__}"
             )
+        if not os.fspath(path):
+            raise ArgumentError("ModelCheckpoint: path is empty; expected a file name")
         if not isinstance(monitor, str):
             raise ArgumentTypeError(f"ModelCheckpoint: monitor must be a str; got {monitor!r}")
-        if mode not in ("auto", "min", "max"):
+        if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
             raise ArgumentError(f"ModelCheckpoint: mode must be auto, min or max; got {mode!r}")
         if mode == "auto":
             mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"

@@ -7,26 +7,33 @@ wrong type, ``ArgumentError`` for a wrong value) before anything has changed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import os
+import warnings
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 import numpy as np
 
-from nnframe.errors import ArgumentError, ArgumentTypeError
+from nnframe.errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 
 __all__ = [
     "Check",
+    "array_size",
     "boolean",
     "float_dtype",
     "interval",
+    "is_integer",
+    "is_real",
     "non_negative",
     "non_negative_int",
     "pair",
     "positive",
     "positive_int",
     "real",
+    "real_array",
     "unit_interval",
 ]
 
@@ -37,17 +44,35 @@ T = TypeVar("T")
 Check = Callable[[object, str], T]
 
 
+# Python counts a bool as an int, and the numbers ABCs count numpy's timedelta64 as an
+# integer; neither is a size, a count or a rate.
+_NOT_NUMBERS = (bool, np.bool_, np.timedelta64)
+
+
+def is_integer(value: object) -> TypeGuard[numbers.Integral]:
+    """Return whether ``value`` is an integer (Python or numpy), and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, _NOT_NUMBERS)
+
+
+def is_real(value: object) -> TypeGuard[numbers.Real]:
+    """Return whether ``value`` is a real number (Python or numpy), and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, _NOT_NUMBERS)
+
+
 def real(value: object, where: str) -> float:
     """Return ``value`` as a finite Python float, or raise naming ``where``.
 
     Numpy scalars become Python floats on purpose: under NEP 50 a Python float does
     not change the dtype of a float32 array it meets, while an ``np.float64`` does.
     """
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise ArgumentTypeError(
             f"{where} must be a real number; got {value!r} of type {type(value).__name__}"
         )
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        result = math.inf
     if not math.isfinite(result):
         raise ArgumentError(f"{where} must be finite; got {result}")
     return result
@@ -90,7 +115,7 @@ unit_interval = interval(0.0, 1.0)
 
 def positive_int(value: object, where: str) -> int:
     """Return ``value`` as a positive Python int, or raise naming ``where``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise ArgumentTypeError(
             f"{where} must be an int; got {value!r} of type {type(value).__name__}"
         )
@@ -121,7 +146,7 @@ def pair(check: Check[float]) -> Check[tuple[float, float]]:
 
 def non_negative_int(value: object, where: str) -> int:
     """Return ``value`` as a Python int >= 0, or raise naming ``where``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise ArgumentTypeError(
             f"{where} must be an int; got {value!r} of type {type(value).__name__}"
         )
@@ -133,9 +158,54 @@ def non_negative_int(value: object, where: str) -> int:
 def float_dtype(value: object, where: str) -> np.dtype:
     """Return ``value`` as a numpy float dtype, or raise naming ``where``."""
     try:
-        result = np.dtype(value)  # type: ignore[call-overload]
-    except TypeError as error:
+        with warnings.catch_warnings():  # deprecated aliases ("a") are rejected below anyway
+            warnings.simplefilter("ignore", DeprecationWarning)
+            result = np.dtype(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, SyntaxError) as error:  # numpy parses some strings ("01")
         raise ArgumentTypeError(f"{where} must be a dtype; got {value!r}") from error
     if result.kind != "f":
         raise ArgumentError(f"{where} must be a float dtype; got {result}")
     return result
+
+
+def real_array(value: object, where: str) -> np.ndarray:
+    """Return ``value`` as a real numeric ndarray (an ndarray itself, uncopied), or raise.
+
+    Raises ``ShapeError`` for ragged nested lists and ``DTypeError`` for strings, objects,
+    complex numbers, dates and anything else that is not ints, floats or bools.
+    """
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as error:  # ragged nesting: [[1, 2], [3]]
+            raise ShapeError(
+                f"{where} must be a rectangular array of numbers; got a ragged "
+                f"{type(value).__name__}"
+            ) from error
+        except TypeError as error:
+            raise DTypeError(
+                f"{where} must be a real numeric array; got {type(value).__name__}"
+            ) from error
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"{where} must be a real numeric array; got dtype {array.dtype}")
+    return array
+
+
+def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
+    """Raise ``ArgumentError`` naming ``where`` when an array of ``shape`` cannot be made.
+
+    The limit is the machine's physical memory (numpy's index range where that is not
+    known), so that ``Linear(10**6, 10**6)`` fails at once instead of swapping or being
+    killed while its weights are drawn.
+    """
+    nbytes = math.prod(shape) * dtype.itemsize
+    limit = np.iinfo(np.intp).max
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # not a POSIX system
+        limit = min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    if nbytes > limit:
+        raise ArgumentError(
+            f"{where}: an array of shape {shape} and dtype {dtype} does not fit in the "
+            f"{limit / 2**30:.3g} GiB this machine can hold"
+        )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from nnframe import init as initializers
-from nnframe.checks import positive_int
+from nnframe.checks import float_dtype, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers import Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nnframe.rng import RNGLike, as_generator
@@ -25,7 +25,7 @@ ACTIVATIONS: dict[str, Callable[[], Layer]] = {
 def _activation(name: str | None, argument: str) -> Callable[[], Layer] | None:
     if name is None:
         return None
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ArgumentError(
             f"mlp: {argument} must be one of {sorted(ACTIVATIONS)} or None; got {name!r}"
         )
@@ -85,7 +85,12 @@ def mlp(
     dims = [positive_int(size, f"mlp: layer_dims[{i}]") for i, size in enumerate(given)]
     hidden = _activation(hidden_activation, "hidden_activation")
     output = _activation(output_activation, "output_activation")
-    generator = as_generator(rng)
+    float_dtype(dtype, "mlp: dtype")
+    try:
+        initializers.get(init)
+    except ArgumentError as error:
+        raise ArgumentError(f"mlp: {error}") from None
+    generator = as_generator(rng, name="mlp: rng")
     model = Sequential()
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims)):
         model.append(Linear(fan_in, fan_out, init=init, rng=generator, dtype=dtype))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 from attrs import define, field, setters
 
-from nnframe.errors import DTypeError
+from nnframe.errors import DTypeError, ShapeError
 
 
 def _float_array(value: object, copy: bool | None = True) -> np.ndarray:
-    array = np.array(value, copy=copy)
+    try:
+        array = np.array(value, copy=copy)
+    except ValueError as error:  # ragged nested lists
+        raise ShapeError(f"a Parameter needs a rectangular array ({error})") from None
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)
     if array.dtype.kind != "f":

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from nnframe.checks import is_integer
 from nnframe.errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["RNGLike", "as_generator"]
@@ -38,7 +37,7 @@ def as_generator(rng: RNGLike, *, name: str = "rng") -> np.random.Generator:
         return value
     if value is None:
         return np.random.default_rng()
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise ArgumentTypeError(
             f"{name} must be None, an int seed or a numpy.random.Generator; "
             f"got {type(value).__name__}"

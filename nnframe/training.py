@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import sys
@@ -368,6 +369,12 @@ class Trainer:
             When ``resume_from`` is not a readable checkpoint.
         StateDictError
             When the checkpoint does not fit the model or optimizer (nothing is changed).
+        DataError, ShapeError, DTypeError, ArgumentError, ArgumentTypeError
+            For bad data or arguments, before anything changes: besides the arguments and
+            the arrays themselves (NaN, inf, lengths, dtypes), the model is run on
+            ``x[:1]`` in evaluation mode and the loss on every target, so that a model
+            that does not take ``x`` or a class label out of range fails before the first
+            step (and a batch of one example, on a copy in training mode).
         """
         x, y = _check_pair(x, y, "Trainer.fit")
         total_epochs = non_negative_int(epochs, "Trainer.fit: epochs")
@@ -402,6 +409,8 @@ class Trainer:
         generator = as_generator(rng, name="Trainer.fit: rng")
         # Last among the checks: the model and the loss see the data, changing nothing.
         self._check_fits(x, y, batch_size, "Trainer.fit")
+        if len(x) % batch_size == 1 or batch_size == 1:
+            self._check_one_example_batch(x, batch_size)
         if validation_data is not None:
             self._check_fits(*validation_data, batch_size, "Trainer.fit validation_data")
         show = sys.stderr.isatty() if progress is None else progress
@@ -558,6 +567,24 @@ class Trainer:
         finally:
             for sub, mode in modes:
                 sub.training = mode
+
+    def _check_one_example_batch(self, x: np.ndarray, batch_size: int) -> None:
+        """Check, on a copy in training mode, that the model can train on one example.
+
+        BatchNorm1d cannot; without this check the error would come at the last batch of
+        the first epoch, after the others had changed the weights.
+        """
+        probe = copy.deepcopy(self.model).train()
+        try:
+            with no_grad():
+                probe.forward(x[:1])
+        except Exception as error:
+            error.add_note(
+                f"Trainer.fit: {len(x)} examples in batches of {batch_size} leave a batch of "
+                "one example, which this model cannot train on (found on a copy, before "
+                "training; nothing was changed): change batch_size or the number of examples"
+            )
+            raise
 
     # -- inference --------------------------------------------------------------------
 

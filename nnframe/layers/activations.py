@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import ClassVar
 
 import numpy as np
 from attrs import field
 
 from nnframe import functional as F
-from nnframe.checks import real
+from nnframe.checks import is_integer, real
 from nnframe.errors import ArgumentTypeError, ShapeError
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.validation import as_grad, as_input, format_shape
@@ -112,7 +111,7 @@ def _alpha(value: object) -> float:
 
 
 def _axis(value: object) -> int:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise ArgumentTypeError(
             f"Softmax: axis must be an int; got {value!r} of type {type(value).__name__}"
         )

@@ -11,9 +11,8 @@ import numpy as np
 
 from nnframe import registry
 from nnframe.cache import Cached
-from nnframe.checks import array_size, boolean, positive_int
+from nnframe.checks import array_size, boolean, float_dtype, positive_int
 from nnframe.errors import (
-    ArgumentError,
     ArgumentTypeError,
     SerializationError,
     StateDictError,
@@ -424,12 +423,7 @@ class Layer(Cached):
         Layer
             ``self``.
         """
-        try:
-            target = np.dtype(dtype)
-        except TypeError as error:
-            raise ArgumentTypeError(f"astype: {dtype!r} is not a dtype") from error
-        if target.kind != "f":
-            raise ArgumentError(f"astype: layers compute in a float dtype; got {target}")
+        target = float_dtype(dtype, "astype: dtype")
         for _, obj in self._walk():
             if isinstance(obj, Parameter | Buffer):
                 obj.astype(target)

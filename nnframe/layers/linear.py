@@ -11,7 +11,7 @@ from nnframe import functional as F
 from nnframe import init as initializers
 from nnframe import registry
 from nnframe.checks import array_size, boolean, float_dtype, positive_int, real_array
-from nnframe.errors import ArgumentError
+from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers.base import Layer
 from nnframe.layers.validation import as_grad, as_input
 from nnframe.parameter import Parameter
@@ -82,7 +82,15 @@ class Linear(Layer):
         shape = (self.out_features, self.in_features)
         # The built-in initialisers draw in float64 before casting.
         array_size(shape, np.promote_types(self.dtype, np.float64), "Linear")
-        weight = real_array(make_weight(shape, generator, self.dtype), "Linear: init's result")
+        try:
+            drawn = make_weight(shape, generator, self.dtype)
+        except (TypeError, ValueError) as error:  # not an init(shape, rng, dtype) function
+            kind = ArgumentTypeError if isinstance(error, TypeError) else ArgumentError
+            raise kind(
+                f"Linear: init must be a function init(shape, rng, dtype) returning an array; "
+                f"calling {init!r} failed: {error}"
+            ) from error
+        weight = real_array(drawn, "Linear: init's result")
         if weight.shape != shape:
             raise ArgumentError(
                 f"Linear: init returned shape {weight.shape}; expected {shape}"

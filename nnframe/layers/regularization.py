@@ -8,7 +8,14 @@ import numpy as np
 from attrs import field
 
 from nnframe import functional as F
-from nnframe.checks import float_dtype, interval, positive, positive_int, unit_interval
+from nnframe.checks import (
+    array_size,
+    float_dtype,
+    interval,
+    positive,
+    positive_int,
+    unit_interval,
+)
 from nnframe.errors import ShapeError
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.validation import as_grad, as_input
@@ -170,6 +177,7 @@ class BatchNorm1d(Layer):
     running_var: Buffer = field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        array_size((self.num_features,), self.dtype, "BatchNorm1d")
         self.weight = Parameter(np.ones(self.num_features, dtype=self.dtype))
         self.bias = Parameter(np.zeros(self.num_features, dtype=self.dtype))
         self.running_mean = Buffer(np.zeros(self.num_features, dtype=self.dtype))

@@ -25,7 +25,13 @@ def format_shape(shape: tuple[Dim, ...]) -> str:
 
 
 def _numeric(layer: Layer, x: object, what: str) -> np.ndarray:
-    array = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if isinstance(x, np.ndarray):
+        array = x
+    else:
+        try:
+            array = np.asarray(x)
+        except ValueError as error:  # ragged nested lists
+            raise ShapeError(f"{layer!r}: {what} is not a rectangular array ({error})") from None
     if array.dtype.kind not in "fiub":
         raise DTypeError(
             f"{layer!r}: {what} must be a real numeric array; got dtype {array.dtype}"

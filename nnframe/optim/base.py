@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from nnframe.checks import non_negative
+from nnframe.checks import is_integer, non_negative
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
 from nnframe.layers.validation import format_shape
 from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
@@ -55,7 +54,13 @@ def as_parameter_list(params: object, owner: str, name: str = "params") -> list[
             f"{owner}: {name} must be an iterable of Parameters; got "
             f"{type(params).__name__}{hint}"
         )
-    result = list(params)
+    try:
+        result = list(params)
+    except TypeError as error:  # iterable in name only: a 0-d array
+        raise ArgumentTypeError(
+            f"{owner}: {name} must be an iterable of Parameters; got "
+            f"{type(params).__name__} ({error})"
+        ) from None
     if not result:
         raise ArgumentError(f"{owner}: {name} is empty; there is nothing to optimize")
     first_index: dict[int, int] = {}
@@ -272,8 +277,7 @@ class Optimizer(HasHyperparameters):
 
         step_count = take("step_count")
         if "step_count" in state and (
-            isinstance(step_count, bool)
-            or not isinstance(step_count, numbers.Integral)
+            not is_integer(step_count)
             or step_count < 0
         ):
             problems.append(f"'step_count' must be a non-negative int; got {step_count!r}")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
 import numpy as np
 
+from nnframe.checks import is_real
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.parameter import Parameter
 
@@ -60,7 +60,7 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
     array([0.6, 0.8])
     """
     value: object = max_norm
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise ArgumentTypeError(
             f"clip_grad_norm: max_norm must be a real number; got {type(value).__name__}"
         )
@@ -77,8 +77,15 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
             "clip_grad_norm: parameters must be an iterable of Parameters; got "
             f"{type(parameters).__name__}"
         )
+    try:
+        items = list(parameters)
+    except TypeError as error:  # iterable in name only: a 0-d array
+        raise ArgumentTypeError(
+            "clip_grad_norm: parameters must be an iterable of Parameters; got "
+            f"{type(parameters).__name__} ({error})"
+        ) from None
     unique: dict[int, Parameter] = {}
-    for i, p in enumerate(parameters):
+    for i, p in enumerate(items):
         if not isinstance(p, Parameter):
             raise ArgumentTypeError(
                 f"clip_grad_norm: parameters[{i}] must be a Parameter; got {type(p).__name__}"

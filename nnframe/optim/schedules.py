@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from nnframe.checks import non_negative, positive, positive_int
+from nnframe.checks import is_integer, non_negative, positive, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
 from nnframe.optim.base import Optimizer
 from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
@@ -90,7 +89,7 @@ class LRScheduler(HasHyperparameters):
 
     def _epoch(self, epoch: object, what: str = "lr_at: epoch") -> int:
         where = f"{type(self).__name__}.{what}"
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+        if not is_integer(epoch):
             raise ArgumentTypeError(f"{where} must be an int; got {type(epoch).__name__}")
         if epoch < 0:
             raise ArgumentError(f"{where} must be >= 0; got {epoch}")
