@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import numpy as np
 
+from nnframe.errors import ArgumentTypeError
 from nnframe.gradcheck import _generators
 from nnframe.layers.base import Layer
+from nnframe.losses import Loss
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -131,3 +133,41 @@ def random_like(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
     """Standard normal values shaped like ``y``, in its float dtype (float64 otherwise)."""
     dtype = y.dtype if y.dtype.kind == "f" else np.dtype(np.float64)
     return rng.standard_normal(np.shape(y)).astype(dtype)
+
+
+C = TypeVar("C", Layer, Loss)
+
+
+def factory_for(make: C | Callable[[], C], kind: type[C]) -> Callable[[], C]:
+    """Return a function that builds a new, independent ``kind`` object on every call.
+
+    An object of ``kind`` is deep-copied (cache dropped), so the original is never
+    touched; a factory is called and its result checked to be a ``kind``.
+    """
+    name = kind.__name__
+    if isinstance(make, kind):
+        prototype = make
+
+        def build_copy() -> C:
+            fresh = copy.deepcopy(prototype)
+            fresh.clear_cache()
+            return fresh
+
+        return build_copy
+    if not callable(make):
+        raise ArgumentTypeError(
+            f"expected a {name} or a function of no arguments that returns a new {name}; "
+            f"got {type(make).__name__}"
+        )
+    # Not an instance of kind, so a factory (Layer and Loss are callable themselves).
+    factory = cast(Callable[[], C], make)
+
+    def build() -> C:
+        built = factory()
+        if not isinstance(built, kind):
+            raise ArgumentTypeError(
+                f"the {name.lower()} factory returned a {type(built).__name__}, not a {name}"
+            )
+        return built
+
+    return build

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.errors import ArgumentTypeError, CacheMissError
+from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
 from nnframe.gradcheck import gradcheck
 from nnframe.layers.base import Layer, _slot_names
@@ -24,6 +24,7 @@ from nnframe.parameter import Buffer, Parameter
 from nnframe.testing._common import (
     assert_close,
     copy_generator_states,
+    factory_for,
     fail,
     named_check,
     random_like,
@@ -82,31 +83,7 @@ def layer_factory(make_layer: LayerLike) -> Callable[[], Layer]:
     >>> build() is original, build() is build()
     (False, False)
     """
-    if isinstance(make_layer, Layer):
-        prototype = make_layer
-
-        def build_clone() -> Layer:
-            layer = prototype.clone()
-            layer.clear_cache()
-            return layer
-
-        return build_clone
-    if not callable(make_layer):
-        raise ArgumentTypeError(
-            "expected a Layer or a function of no arguments that returns a new Layer; "
-            f"got {type(make_layer).__name__}"
-        )
-    factory = make_layer
-
-    def build() -> Layer:
-        layer = factory()
-        if not isinstance(layer, Layer):
-            raise ArgumentTypeError(
-                f"the layer factory returned a {type(layer).__name__}, not a Layer"
-            )
-        return layer
-
-    return build
+    return factory_for(make_layer, Layer)
 
 
 def _fresh(build: Callable[[], Layer], dtype: np.dtype) -> Layer:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnframe.errors import ArgumentTypeError, CacheMissError
+from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
 from nnframe.gradcheck import _compare, _numeric_gradient
 from nnframe.losses import Loss
-from nnframe.testing._common import assert_close, fail, named_check, tolerance
+from nnframe.testing._common import assert_close, factory_for, fail, named_check, tolerance
 
 __all__ = [
     "LossLike",
@@ -47,31 +47,7 @@ def loss_factory(make_loss: LossLike) -> Callable[[], Loss]:
     >>> build() is build()
     False
     """
-    if isinstance(make_loss, Loss):
-        prototype = make_loss
-
-        def build_copy() -> Loss:
-            loss = copy.deepcopy(prototype)
-            loss.clear_cache()
-            return loss
-
-        return build_copy
-    if not callable(make_loss):
-        raise ArgumentTypeError(
-            "expected a Loss or a function of no arguments that returns a new Loss; "
-            f"got {type(make_loss).__name__}"
-        )
-    factory = make_loss
-
-    def build() -> Loss:
-        loss = factory()
-        if not isinstance(loss, Loss):
-            raise ArgumentTypeError(
-                f"the loss factory returned a {type(loss).__name__}, not a Loss"
-            )
-        return loss
-
-    return build
+    return factory_for(make_loss, Loss)
 
 
 @named_check
