@@ -6,17 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-KINK_MARGIN = 1e-2
-
-
-def off_kinks(x: np.ndarray, kinks: tuple[float, ...], margin: float = KINK_MARGIN) -> np.ndarray:
-    """Move every element closer than ``margin`` to a kink out of the margin (no filtering)."""
-    x = x.copy()
-    for kink in kinks:
-        offset = x - kink
-        near = np.abs(offset) < margin
-        x[near] = kink + offset[near] + np.copysign(margin, offset[near])
-    return x
+from nnframe.testing.strategies import off_kinks
 
 
 @st.composite
