@@ -5,19 +5,14 @@ from __future__ import annotations
 import numpy as np
 from attrs import define, field, setters
 
-from nnframe.errors import DTypeError, ShapeError
+from nnframe.checks import real_array
 
 
 def _float_array(value: object, copy: bool | None = True) -> np.ndarray:
-    try:
-        array = np.array(value, copy=copy)
-    except ValueError as error:  # ragged nested lists
-        raise ShapeError(f"a Parameter needs a rectangular array ({error})") from None
-    if array.dtype.kind in "biu":
-        array = array.astype(np.float64)
+    array = real_array(value, "a Parameter's value")
     if array.dtype.kind != "f":
-        raise DTypeError(f"a Parameter holds real floats; got an array of dtype {array.dtype}")
-    return array
+        return array.astype(np.float64)  # ints and bools: always a new array
+    return array.copy() if copy else array
 
 
 def _on_assign(instance: object, attribute: object, value: object) -> np.ndarray:

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnframe.errors import DTypeError, ShapeError
+from nnframe.checks import real_array
+from nnframe.errors import ShapeError
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
@@ -25,18 +26,10 @@ def format_shape(shape: tuple[Dim, ...]) -> str:
 
 
 def _numeric(layer: Layer, x: object, what: str) -> np.ndarray:
-    if isinstance(x, np.ndarray):
-        array = x
-    else:
-        try:
-            array = np.asarray(x)
-        except ValueError as error:  # ragged nested lists
-            raise ShapeError(f"{layer!r}: {what} is not a rectangular array ({error})") from None
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(
-            f"{layer!r}: {what} must be a real numeric array; got dtype {array.dtype}"
-        )
-    return array
+    # The common case first, without building the message that naming the layer needs.
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fiub":
+        return x
+    return real_array(x, f"{layer!r}: {what}")
 
 
 def as_input(
