@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.checks import boolean, non_negative, positive_int
+from nnframe.checks import boolean, file_path, non_negative, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.io import save_checkpoint
 from nnframe.training import History
@@ -243,19 +243,14 @@ class ModelCheckpoint(Callback):
         *,
         mode: str = "auto",
     ) -> None:
-        if not isinstance(path, str | os.PathLike):
-            raise ArgumentTypeError(
-                f"ModelCheckpoint: path must be a str or path-like; got {type(path).__name__}"
-            )
-        if not os.fspath(path):
-            raise ArgumentError("ModelCheckpoint: path is empty; expected a file name")
+        path = file_path(path, "ModelCheckpoint: path")
         if not isinstance(monitor, str):
             raise ArgumentTypeError(f"ModelCheckpoint: monitor must be a str; got {monitor!r}")
         if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
             raise ArgumentError(f"ModelCheckpoint: mode must be auto, min or max; got {mode!r}")
         if mode == "auto":
             mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
-        self.path = os.fspath(path)
+        self.path = path
         self.monitor: str = monitor
         self.save_best_only: bool = boolean(save_best_only, "ModelCheckpoint: save_best_only")
         self.mode: str = mode

@@ -23,6 +23,7 @@ __all__ = [
     "Check",
     "array_size",
     "boolean",
+    "file_path",
     "float_dtype",
     "interval",
     "is_integer",
@@ -166,6 +167,25 @@ def float_dtype(value: object, where: str) -> np.dtype:
     if result.kind != "f":
         raise ArgumentError(f"{where} must be a float dtype; got {result}")
     return result
+
+
+def file_path(value: object, where: str) -> str:
+    """Return ``value`` as a non-empty ``str`` path the operating system accepts, or raise.
+
+    Takes a ``str`` or a path-like object whose ``os.fspath`` is a ``str``; refuses bytes
+    paths, empty paths and paths with a NUL character (which ``open`` would reject with a
+    bare ``ValueError``).
+    """
+    if not isinstance(value, str | os.PathLike):
+        raise ArgumentTypeError(f"{where} must be a str or path-like; got {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise ArgumentTypeError(f"{where} must be a str path; got {type(path).__name__}")
+    if not path:
+        raise ArgumentError(f"{where} is empty; expected a file name")
+    if "\0" in path:
+        raise ArgumentError(f"{where} contains a NUL character: {path!r}")
+    return path
 
 
 def real_array(value: object, where: str) -> np.ndarray:

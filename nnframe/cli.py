@@ -18,6 +18,7 @@ import numpy as np
 
 from nnframe import datasets, io, losses, metrics, optim
 from nnframe.callbacks import Callback
+from nnframe.checks import file_path
 from nnframe.errors import (
     ArgumentError,
     DataError,
@@ -28,7 +29,7 @@ from nnframe.errors import (
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
 from nnframe.models import ACTIVATIONS, mlp
-from nnframe.training import Trainer
+from nnframe.training import Trainer, figure_file
 
 __all__ = ["PREPROCESSING_KEY", "Preprocessing", "main"]
 
@@ -164,6 +165,7 @@ def _train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.out is not None:
         _check_out(args.out)
+    plot_file = figure_file(args.plot, "--plot") if args.plot else None
     data = datasets.load(args.data, target=args.target, test_size=args.test_size, rng=args.seed)
     outputs = data.n_outputs
     loss, output_activation = _loss_for(data.task)
@@ -198,9 +200,9 @@ def _train(args: argparse.Namespace) -> int:
     else:
         print(f"test accuracy: {results['accuracy']:.4f} (test loss {results['loss']:.4f})")
     print(f"wall time: {elapsed:.1f} s")
-    if args.plot:
-        history.plot(args.plot)
-        print(f"learning curves saved to {args.plot}")
+    if plot_file is not None:
+        history.plot(plot_file)
+        print(f"learning curves saved to {plot_file}")
     if args.out is not None:
         record = Preprocessing.from_dataset(
             data, loss, source=args.data, seed=args.seed, test_size=args.test_size
@@ -212,7 +214,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _check_out(out: str) -> None:
     """Fail before training, not after, when the model could not be saved to ``out``."""
-    path = Path(out)
+    path = Path(file_path(out, "--out"))
     if path.is_dir():
         raise ArgumentError(f"--out: {out} is a directory; give a file name")
     if not path.parent.is_dir():

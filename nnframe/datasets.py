@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen
 
-from nnframe.checks import boolean, float_dtype, interval
+from nnframe.checks import boolean, file_path, float_dtype, interval
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
 from nnframe.rng import RNGLike, as_generator
 
@@ -637,9 +637,7 @@ class _Table:
 
 
 def _read_table(path: str | os.PathLike[str]) -> _Table:
-    if not isinstance(path, str | os.PathLike):
-        raise ArgumentTypeError(f"expected a path to a CSV file; got {type(path).__name__}")
-    file = Path(path)
+    file = Path(file_path(path, "the path to a CSV file"))
     if not file.exists():
         raise DataError(f"{file}: no such file")
     if not file.is_file():

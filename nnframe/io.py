@@ -52,7 +52,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from nnframe.checks import non_negative_int
+from nnframe.checks import file_path, non_negative_int
 from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, StateDictError
 from nnframe.layers.base import Layer
 from nnframe.parameter import Buffer, Parameter
@@ -779,10 +779,12 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
     Raises
     ------
+    ArgumentError, ArgumentTypeError
+        When ``path`` is not a usable file name (empty, bytes, with a NUL character).
     OSError
         When the folder is missing or not writable, the disk is full, ...
     """
-    target = Path(path)
+    target = Path(file_path(path, "write_atomic: path"))
     directory = target.parent
     _remove_stale(directory, target.name)
     fd, temporary = _create_temporary(directory, target.name)
@@ -1063,13 +1065,10 @@ def _bad(file: Path) -> Any:
 
 
 def _as_path(path: object, owner: str) -> Path:
-    if not isinstance(path, str | os.PathLike):
-        raise ArgumentTypeError(
-            f"{owner}: path must be a str or path-like; got {type(path).__name__}"
-        )
-    file = Path(path)
-    if not str(path) or file.name in ("", ".", ".."):
-        raise ArgumentError(f"{owner}: {str(path)!r} does not name a file")
+    text = file_path(path, f"{owner}: path")
+    file = Path(text)
+    if file.name in ("", ".", ".."):
+        raise ArgumentError(f"{owner}: {text!r} does not name a file")
     return file
 
 

@@ -7,13 +7,21 @@ import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 import numpy as np
 
 from nnframe import metrics as metrics_module
-from nnframe.checks import boolean, interval, non_negative_int, positive_int, real_array
+from nnframe.checks import (
+    boolean,
+    file_path,
+    interval,
+    non_negative_int,
+    positive_int,
+    real_array,
+)
 from nnframe.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -171,13 +179,15 @@ class History:
         for name, value in logs.items():
             self.history.setdefault(name, []).append(float(value))
 
-    def plot(self, path: str | None = None) -> Figure:
+    def plot(self, path: str | os.PathLike[str] | None = None) -> Figure:
         """Draw the learning curves: one panel per quantity, training and validation.
 
         Parameters
         ----------
-        path : str, optional
-            Where to save the figure (PNG, SVG, PDF by extension).
+        path : str or path-like, optional
+            Where to save the figure, in the format its extension names (``.png``,
+            ``.svg``, ``.pdf``, ...); ``.png`` is added when it has none. The folder must
+            exist.
 
         Returns
         -------
@@ -187,19 +197,19 @@ class History:
         ------
         ImportError
             When matplotlib is not installed (``pip install "nnframe[plot]"``).
+        ArgumentError, ArgumentTypeError
+            When ``path`` is not a usable file name, names a format matplotlib cannot
+            write, or lies in a folder that does not exist; before anything is drawn.
         """
-        try:
-            from matplotlib.figure import Figure
-        except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                'History.plot needs matplotlib: pip install "nnframe[plot]"'
-            ) from error
+        if path is not None:
+            path = figure_file(path, "History.plot: path")
+        figure_class = _matplotlib_figure()
         quantities = [name for name in self.history if not name.startswith("val_")]
         quantities += [
             name[4:] for name in self.history
             if name.startswith("val_") and name[4:] not in quantities
         ]
-        figure = Figure(figsize=(5 * max(1, len(quantities)), 3.6), layout="constrained")
+        figure = figure_class(figsize=(5 * max(1, len(quantities)), 3.6), layout="constrained")
         axes = figure.subplots(1, max(1, len(quantities)), squeeze=False)[0]
         epochs = [e + 1 for e in self.epoch]
         for ax, name in zip(axes, quantities, strict=False):
@@ -219,6 +229,38 @@ def _progress_bar(total: int, description: str, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=description, disable=not enabled, leave=True, unit="batch")
+
+
+def _matplotlib_figure() -> type[Figure]:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError('History.plot needs matplotlib: pip install "nnframe[plot]"') from error
+    return Figure
+
+
+def figure_file(path: object, where: str) -> str:
+    """Return the file :meth:`History.plot` writes for ``path``, or raise before drawing.
+
+    Adds ``.png`` to a name without an extension; refuses folders, folders that do not
+    exist and formats matplotlib cannot write, so that a long training run does not end
+    in a failed save.
+    """
+    text = file_path(path, where)
+    file = Path(text)
+    if file.is_dir() or text.endswith(("/", os.sep)):
+        raise ArgumentError(f"{where}: {text!r} is a folder; give a file name")
+    formats = _matplotlib_figure()().canvas.get_supported_filetypes()
+    if not file.suffix:
+        file = file.with_name(file.name + ".png")
+    elif file.suffix[1:].lower() not in formats:
+        raise ArgumentError(
+            f"{where}: {text!r} names the format {file.suffix[1:]!r}; matplotlib writes "
+            f"{', '.join(sorted(formats))}"
+        )
+    if not file.parent.is_dir():
+        raise ArgumentError(f"{where}: the folder {str(file.parent)!r} does not exist")
+    return str(file)
 
 
 class Trainer:
@@ -383,11 +425,8 @@ class Trainer:
         if progress is not None:
             progress = boolean(progress, "Trainer.fit: progress")
         _check_callbacks(callbacks)
-        if resume_from is not None and not isinstance(resume_from, str | os.PathLike):
-            raise ArgumentTypeError(
-                "Trainer.fit: resume_from must be a path to a checkpoint or None; got "
-                f"{type(resume_from).__name__}"
-            )
+        if resume_from is not None:
+            file_path(resume_from, "Trainer.fit: resume_from")
         split = interval(0.0, 1.0)(validation_split, "Trainer.fit: validation_split")
         if validation_data is None and split > 0:
             keep = len(x) - math.ceil(len(x) * split)

@@ -159,6 +159,13 @@ def case(
     return Case(id, call, error, standard, fragments, after)
 
 
+class BytesPath:
+    """A path-like object whose file-system path is bytes, which nnframe does not take."""
+
+    def __fspath__(self) -> bytes:
+        return b"model.safetensors"
+
+
 def garbage_file(w: World) -> Path:
     path = w.tmp / "garbage.safetensors"
     path.write_bytes(b"not a model at all" * 4)
@@ -625,7 +632,38 @@ CASES = [
     case("save to path 5", lambda w: nf.save(w.model, 5), T, "save: path", "path-like"),
     case("save a non-layer", lambda w: nf.save("m", w.tmp / "m.safetensors"), T,
          "save: model", "Layer", after=lambda w: not (w.tmp / "m.safetensors").exists()),
-    case("save to ''", lambda w: nf.save(w.model, ""), P, "save", "does not name a file"),
+    case("save to ''", lambda w: nf.save(w.model, ""), P, "save: path", "empty"),
+    case("save to '.'", lambda w: nf.save(w.model, "."), P, "save", "does not name a file"),
+    case("save to a bytes path-like", lambda w: nf.save(w.model, BytesPath()), T,
+         "save: path", "str path", "bytes"),
+    *[
+        case(f"a NUL in {where}", call, P, where, "NUL", "m\\x00.st",
+             after=lambda w: not any(w.tmp.iterdir()))
+        for where, call in [
+            ("save: path", lambda w: nf.save(w.model, w.tmp / "m\0.st")),
+            ("load: path", lambda w: nf.load(w.tmp / "m\0.st")),
+            ("save_weights: path", lambda w: nf.save_weights(w.model, w.tmp / "m\0.st")),
+            ("load_weights: path", lambda w: nf.load_weights(w.model, w.tmp / "m\0.st")),
+            ("read_metadata: path", lambda w: nf.io.read_metadata(w.tmp / "m\0.st")),
+            ("save_checkpoint: path",
+             lambda w: nf.io.save_checkpoint(w.tmp / "m\0.st", w.model, epoch=1)),
+            ("load_checkpoint: path", lambda w: nf.io.load_checkpoint(w.tmp / "m\0.st")),
+            ("write_atomic: path", lambda w: nf.io.write_atomic(w.tmp / "m\0.st", b"data")),
+            ("ModelCheckpoint: path", lambda w: ModelCheckpoint(w.tmp / "m\0.st")),
+            ("Trainer.fit: resume_from", lambda w: fit(w, resume_from=w.tmp / "m\0.st")),
+            ("History.plot: path", lambda w: w.trainer.history.plot(w.tmp / "m\0.st")),
+        ]
+    ],
+    case("History.plot to a format matplotlib lacks",
+         lambda w: w.trainer.history.plot(w.tmp / "c.xyz"), P, "History.plot: path",
+         "'xyz'", "png", after=lambda w: not any(w.tmp.iterdir())),
+    case("History.plot into a missing folder",
+         lambda w: w.trainer.history.plot(w.tmp / "no" / "c.png"), P, "History.plot: path",
+         "does not exist", after=lambda w: not any(w.tmp.iterdir())),
+    case("History.plot onto a folder", lambda w: w.trainer.history.plot(w.tmp), P,
+         "History.plot: path", "is a folder"),
+    case("datasets.load a csv with a NUL in the path",
+         lambda w: datasets.load(str(w.tmp / "d\0.csv")), P, "CSV file", "NUL"),
     case("save to a directory", lambda w: nf.save(w.model, w.tmp), SerializationError,
          "cannot write the file", after=lambda w: w.tmp.is_dir()),
     case("save into a missing directory",
@@ -761,6 +799,7 @@ def malformed() -> st.SearchStrategy[Any]:
     """Values of every wrong kind: types, specials, extremes, odd numpy scalars, arrays."""
     return st.one_of(
         st.text(max_size=4),
+        st.sampled_from(["", "\0", "a\0b.csv", ".", ".."]),
         st.none(),
         st.booleans(),
         st.integers(-5, 0),
@@ -916,6 +955,10 @@ TARGETS: list[tuple[str, Callable[[World, Any], object]]] = [
     ("save model", lambda w, v: nf.save(v, "model.safetensors")),
     ("load path", lambda w, v: nf.load(v)),
     ("load_weights path", lambda w, v: nf.load_weights(w.model, v)),
+    ("save_weights path", lambda w, v: nf.save_weights(w.small, v)),
+    ("read_metadata path", lambda w, v: nf.io.read_metadata(v)),
+    ("load_checkpoint path", lambda w, v: nf.io.load_checkpoint(v)),
+    ("History.plot path", lambda w, v: w.trainer.history.plot(v)),
     ("gradcheck x", lambda w, v: nf.gradcheck(w.small, v)),
     ("gradcheck eps", lambda w, v: nf.gradcheck(w.small, X[:2], eps=v)),
     ("gradcheck atol", lambda w, v: nf.gradcheck(w.small, X[:2], atol=v)),

@@ -71,6 +71,18 @@ def test_bad_flags_and_files_exit_2_with_one_line(argv, fragment, capsys):
     assert "Traceback" not in captured.err
 
 
+@pytest.mark.parametrize(
+    ("plot", "fragment"),
+    [("no/such/folder/c.png", "the folder 'no/such/folder' does not exist"),
+     ("curves.xyz", "the format 'xyz'"), (".", "is a folder")],
+)
+def test_a_bad_plot_path_exits_2_before_training(plot, fragment, capsys):
+    assert main(["train", "--epochs", "1", "--plot", plot, "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing was loaded or trained
+    assert captured.err.startswith("nnframe train: error: --plot") and fragment in captured.err
+
+
 def test_a_bad_csv_exits_2(tmp_path, capsys):
     path = tmp_path / "bad.csv"
     path.write_text("a,b\n1,2\n3\n")

@@ -220,6 +220,17 @@ def test_history_plot_writes_an_image(tmp_path):
     assert len(figure.axes) == 2
 
 
+def test_history_plot_adds_png_to_a_name_without_an_extension_and_keeps_other_formats(
+    tmp_path,
+):
+    pytest.importorskip("matplotlib")
+    history = nf.History({"loss": [1.0, 0.5]}, [0, 1])
+    history.plot(tmp_path / "curves")
+    history.plot(tmp_path / "curves.SVG")
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in (tmp_path / "curves.SVG").read_bytes()[:1000]
+
+
 def test_breast_cancer_mlp_bce_adam_reaches_95_percent_within_50_epochs():
     data = datasets.load("breast_cancer", rng=0)
     model = nf.mlp([data.n_features, 16, 8, 1], output_activation="sigmoid", rng=0)
