@@ -186,7 +186,7 @@ def linear_grad_weight(
 
 def linear_grad_bias(grad_y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`linear` with respect to its bias: ``grad_y.sum(axis=0)``."""
-    return np.sum(grad_y, axis=0, out=out)
+    return np.add.reduce(grad_y, axis=0, out=out)  # np.sum, without its Python wrapper
 
 
 def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
@@ -205,8 +205,20 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Logarithm of the softmax along ``axis``, stable for any finite input."""
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    """Logarithm of the softmax along ``axis``, stable for any finite input.
+
+    ``(z - max) - log(sum(exp(z - max)))``, as PyTorch computes it. A row holding an
+    infinity gives NaN, as it does there.
+
+    Examples
+    --------
+    >>> log_softmax(np.array([[0.0, 1000.0]]))
+    array([[-1000.,     0.]])
+    """
+    shifted = np.subtract(z, np.maximum.reduce(z, axis=axis, keepdims=True))
+    total = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
+    shifted -= np.log(total, out=total)
+    return shifted
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

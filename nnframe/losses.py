@@ -269,7 +269,7 @@ def _binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
 def _class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
     """Check class labels of shape (batch,) and return them as intp."""
     _check_finite(loss, target)
-    low, high = target.min(), target.max()
+    low, high = np.minimum.reduce(target), np.maximum.reduce(target)
     if low < 0 or high >= n_classes:
         raise DataError(
             f"{loss!r}: class labels must be integers in [0, {n_classes}) for pred with "
@@ -496,7 +496,7 @@ class CrossEntropyLoss(Loss):
         log_probs = F.log_softmax(z, axis=1)
         # Labels pick each example's own log-probability; probability rows weight them all.
         picked = log_probs[np.arange(batch), t] if t.ndim == 1 else t * log_probs
-        total = -np.sum(picked)
+        total = -np.add.reduce(picked, axis=None)
         self.save_for_backward(log_probs=log_probs, target=t)
         return float(total) * self.reduction_scale(batch)
 
