@@ -11,7 +11,6 @@ import numpy as np
 from nnframe.checks import non_negative, pair, positive, unit_interval
 from nnframe.optim.base import Optimizer
 from nnframe.optim.hyperparameters import Hyperparameter
-from nnframe.optim.kernels import add_scaled, scale
 from nnframe.parameter import Parameter
 
 __all__ = ["Adam", "AdamW"]
@@ -99,12 +98,14 @@ class Adam(Optimizer):
         work = self.scratch(p)
 
         exp_avg = self.state_array(p, "exp_avg")
-        scale(exp_avg, beta1)
-        add_scaled(exp_avg, 1.0 - beta1, grad, work)
+        exp_avg *= beta1
+        np.multiply(grad, 1.0 - beta1, out=work)
+        exp_avg += work
         exp_avg_sq = self.state_array(p, "exp_avg_sq")
-        scale(exp_avg_sq, beta2)
+        exp_avg_sq *= beta2
         np.multiply(grad, grad, out=work)
-        add_scaled(exp_avg_sq, 1.0 - beta2, work, work)
+        work *= 1.0 - beta2
+        exp_avg_sq += work
 
         # sqrt(v_hat) + eps = sqrt(v) / sqrt(1 - beta2**t) + eps, and lr * m_hat folds the
         # first correction into one scalar: no array is divided twice.
@@ -112,7 +113,8 @@ class Adam(Optimizer):
         work /= math.sqrt(1.0 - beta2**t)
         work += self.eps
         np.divide(exp_avg, work, out=work)
-        add_scaled(value, -lr / (1.0 - beta1**t), work, work)
+        work *= lr / (1.0 - beta1**t)
+        value -= work
 
 
 class AdamW(Adam):

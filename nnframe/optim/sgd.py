@@ -11,7 +11,6 @@ from nnframe.checks import boolean, interval, non_negative, unit_interval
 from nnframe.errors import ArgumentError
 from nnframe.optim.base import Optimizer
 from nnframe.optim.hyperparameters import Hyperparameter
-from nnframe.optim.kernels import add_scaled, scale
 from nnframe.parameter import Parameter
 
 __all__ = ["SGD"]
@@ -117,10 +116,9 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = grad.copy()
             else:
                 buffer = self.state_array(p, "momentum_buffer")
-                scale(buffer, momentum)
-                # scratch may be clobbered: grad is only read again below under Nesterov,
-                # which needs dampening == 0 (and then nothing is written to scratch).
-                add_scaled(buffer, 1.0 - self.dampening, grad, scratch)
+                buffer *= momentum
+                dampening = self.dampening
+                buffer += grad if dampening == 0.0 else (1.0 - dampening) * grad
             if not self.nesterov:
                 grad = buffer
             elif grad is scratch:
@@ -128,4 +126,8 @@ class SGD(Optimizer):
             else:
                 grad = np.multiply(buffer, momentum, out=scratch)
                 grad += p.grad
-        add_scaled(value, -self.lr, grad, scratch)
+        if grad is scratch:
+            scratch *= self.lr
+        else:
+            np.multiply(grad, self.lr, out=scratch)
+        value -= scratch
