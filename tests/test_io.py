@@ -19,7 +19,7 @@ import safetensors.numpy
 from attrs import field
 
 import nnframe as nf
-from nnframe import io, registry
+from nnframe import atomic, io, registry
 from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, StateDictError
 
 # ---------------------------------------------------------------------------------------------
@@ -647,7 +647,7 @@ def test_the_temporary_file_is_hidden_in_the_same_folder(model_file, monkeypatch
         seen.append((Path(source), Path(target)))
         real_replace(source, target)
 
-    monkeypatch.setattr(io.os, "replace", spy)
+    monkeypatch.setattr(atomic.os, "replace", spy)
     nf.save(nf.ReLU(), model_file)
     (source, target), = seen
     assert source.parent == target.parent == model_file.parent
@@ -664,7 +664,7 @@ def test_a_save_that_fails_half_way_leaves_the_old_file_and_no_temporary(
         os.write(fd, data[: len(data) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(io, "_write_all", write_half_then_fail)
+    monkeypatch.setattr(atomic, "_write_all", write_half_then_fail)
     bigger = nf.Sequential(nf.Linear(60, 80, rng=0), nf.ReLU())
     with pytest.raises(SerializationError, match="No space left on device"):
         nf.save(bigger, model_file)
@@ -678,7 +678,7 @@ def test_a_failing_fsync_leaves_the_old_file_and_no_temporary(model_file, monkey
     def fail(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(io.os, "fsync", fail)
+    monkeypatch.setattr(atomic.os, "fsync", fail)
     with pytest.raises(SerializationError, match="Input/output error"):
         nf.save(nf.Linear(6, 8, rng=9), model_file)
     assert model_file.read_bytes() == before
