@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import attrs
 import numpy as np
 
-from nnframe import datasets, io, losses, metrics, optim
+from nnframe import datasets, io, losses, metrics, optim, tables
 from nnframe.callbacks import Callback
 from nnframe.checks import file_path
 from nnframe.errors import (
@@ -382,8 +382,8 @@ class Preprocessing:
         codes = np.empty(len(cells), dtype=np.int64)
         for row, cell in enumerate(cells):
             label = cell.strip()
-            if label not in index and datasets._is_number(label):
-                label = datasets._format_label(float(label))
+            if label not in index and tables.is_number(label):
+                label = tables.format_label(float(label))
             if label not in index:
                 raise DataError(
                     f"{where}: line {lines[row]} holds the label {cell.strip()!r}, which is "
@@ -413,7 +413,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     model, prep = _load_model(args.model)
     if str(args.data).lower().endswith(".csv"):
         target = args.target if args.target is not None else prep.target_name
-        table = datasets._read_table(args.data)
+        table = tables.read_table(args.data)
         if target not in table.header:
             raise DataError(
                 f"{args.data}: no target column {target!r} (use --target); its columns are "

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
-import numbers
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen
 
-from nnframe.checks import boolean, file_path, float_dtype, interval
+from nnframe.checks import boolean, float_dtype, interval
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
 from nnframe.rng import RNGLike, as_generator
+from nnframe.tables import encode_target, numeric_columns, read_table, target_column
 
 __all__ = [
     "MAX_AUTO_CLASSES",
@@ -40,10 +37,6 @@ TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 MAX_AUTO_CLASSES = 20
 """A numeric CSV target with whole-number values and at most this many distinct values is
 read as class labels; any other numeric target is a regression target."""
-
-# Cell texts that mean "no value" in a class-label column (numeric columns reject them anyway,
-# because they parse as NaN or not at all).
-_MISSING_LABELS = frozenset({"", "nan"})
 
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.int64]
@@ -506,16 +499,16 @@ def load_csv(
     boolean(standardize, "datasets: standardize")
     forced_task = None if task is None else _check_task(task)
 
-    table = _read_table(path)
-    column = _target_column(table, target)
+    table = read_table(path)
+    column = target_column(table, target)
     feature_columns = [i for i in range(len(table.header)) if i != column]
     if not feature_columns:
         raise DataError(
             f"{table.path}: needs at least one feature column besides the target "
             f"{table.header[column]!r}; is the file comma-separated?"
         )
-    x = _numeric_columns(table, feature_columns)
-    detected, y, class_names = _encode_target(table, column, forced_task)
+    x = numeric_columns(table, feature_columns)
+    detected, y, class_names = encode_target(table, column, forced_task, MAX_AUTO_CLASSES)
     return _assemble(
         name=table.path.name,
         where=str(table.path),
@@ -567,9 +560,9 @@ def read_features(
     array([[2., 1.],
            [4., 3.]])
     """
-    table = _read_table(path)
+    table = read_table(path)
     if feature_names is None:
-        return _numeric_columns(table, list(range(len(table.header))))
+        return numeric_columns(table, list(range(len(table.header))))
     if isinstance(feature_names, str):
         raise ArgumentTypeError(
             "read_features: feature_names must be a sequence of column names, not one string"
@@ -581,7 +574,7 @@ def read_features(
             f"{table.path}: has no column {', '.join(map(repr, missing))}; its columns are "
             f"{', '.join(map(repr, table.header))}"
         )
-    return _numeric_columns(table, [positions[name] for name in feature_names])
+    return numeric_columns(table, [positions[name] for name in feature_names])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,208 +612,6 @@ def _bundled(name: str) -> tuple[FloatArray, IntArray, tuple[str, ...], tuple[st
         tuple(str(f) for f in bunch.feature_names),
         tuple(str(c) for c in bunch.target_names),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# CSV parsing
-# ---------------------------------------------------------------------------------------------
-
-
-@frozen
-class _Table:
-    """A parsed CSV file: its header and its data rows as text, with their line numbers."""
-
-    path: Path
-    header: tuple[str, ...]
-    rows: list[list[str]]
-    lines: list[int]
-
-
-def _read_table(path: str | os.PathLike[str]) -> _Table:
-    file = Path(file_path(path, "the path to a CSV file"))
-    if not file.exists():
-        raise DataError(f"{file}: no such file")
-    if not file.is_file():
-        raise DataError(f"{file}: is not a file")
-    try:
-        # utf-8-sig drops the byte-order mark spreadsheet programs like to write.
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DataError(f"{file}: is not a UTF-8 text file ({error.reason})") from error
-    except OSError as error:
-        raise DataError(f"{file}: cannot be read ({error.strerror})") from error
-
-    # newline="" as the csv module asks, so quoted cells may span lines.
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: tuple[str, ...] | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
-            if header is None:
-                header = _check_header(file, row, reader.line_num)
-                continue
-            if len(row) != len(header):
-                raise DataError(
-                    f"{file}: line {reader.line_num} has {len(row)} cells; the header has "
-                    f"{len(header)} columns ({', '.join(map(repr, header))})"
-                )
-            rows.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as error:
-        raise DataError(f"{file}: line {reader.line_num} is not valid CSV ({error})") from error
-    if header is None:
-        raise DataError(f"{file}: is empty; expected a header row and data rows")
-    if not rows:
-        raise DataError(f"{file}: has a header row but no data rows")
-    return _Table(file, header, rows, lines)
-
-
-def _check_header(file: Path, row: list[str], line: int) -> tuple[str, ...]:
-    names = tuple(cell.strip() for cell in row)
-    if all(_is_number(name) for name in names):
-        raise DataError(
-            f"{file}: has no header row; line {line} ({', '.join(row)}) looks like data. "
-            f"Add a first line naming the columns, e.g. "
-            f"{','.join(f'x{i}' for i in range(len(names) - 1))},target"
-        )
-    empty = [i for i, name in enumerate(names) if not name]
-    if empty:
-        raise DataError(
-            f"{file}: the header (line {line}) has no name for column(s) "
-            f"{', '.join(map(str, empty))}"
-        )
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise DataError(
-            f"{file}: the header (line {line}) repeats column name(s) "
-            f"{', '.join(map(repr, duplicates))}"
-        )
-    return names
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _target_column(table: _Table, target: object) -> int:
-    columns = f"available columns: {', '.join(map(repr, table.header))}"
-    n = len(table.header)
-    if target is None:
-        return n - 1
-    if isinstance(target, str):
-        if target not in table.header:
-            raise ArgumentError(f"{table.path}: no target column {target!r}; {columns}")
-        return table.header.index(target)
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
-        raise ArgumentTypeError(
-            f"target must be a column name (str) or index (int); got {type(target).__name__}"
-        )
-    index = int(target)
-    if not -n <= index < n:
-        raise ArgumentError(
-            f"{table.path}: target column index {index} is out of range for {n} columns; "
-            f"{columns}"
-        )
-    return index % n
-
-
-def _numeric_columns(table: _Table, columns: list[int]) -> FloatArray:
-    x = np.empty((len(table.rows), len(columns)), dtype=np.float64)
-    for j, column in enumerate(columns):
-        cells = [row[column] for row in table.rows]
-        try:
-            x[:, j] = np.array(cells, dtype=np.float64)  # fast path: numpy parses the text
-        except ValueError:
-            x[:, j] = [_parse_feature(table, column, i, cell) for i, cell in enumerate(cells)]
-        bad = np.flatnonzero(~np.isfinite(x[:, j]))
-        if bad.size:
-            _parse_feature(table, column, int(bad[0]), cells[bad[0]])
-    return x
-
-
-def _parse_feature(table: _Table, column: int, index: int, cell: str) -> float:
-    where = f"{table.path}: line {table.lines[index]}, column {table.header[column]!r}"
-    if not cell.strip():
-        raise DataError(f"{where} is empty; every cell needs a value")
-    try:
-        value = float(cell)
-    except ValueError:
-        raise DataError(
-            f"{where}: {cell!r} is not a number; feature columns must be numeric "
-            f"(only the target column may hold text labels)"
-        ) from None
-    if not math.isfinite(value):
-        raise DataError(
-            f"{where} holds {cell.strip()!r}; missing or infinite values are not allowed"
-        )
-    return value
-
-
-def _encode_target(
-    table: _Table, column: int, forced_task: str | None
-) -> tuple[str, npt.NDArray[Any], tuple[str, ...] | None]:
-    """Return the task, the targets (class indices or floats) and the class names."""
-    name = table.header[column]
-    cells = [row[column].strip() for row in table.rows]
-    for index, cell in enumerate(cells):
-        if cell.lower() in _MISSING_LABELS:
-            raise DataError(
-                f"{table.path}: line {table.lines[index]}, target column {name!r} holds "
-                f"{cell!r}; every row needs a target value"
-            )
-    text_at = next((i for i, cell in enumerate(cells) if not _is_number(cell)), None)
-    if text_at is not None:
-        if forced_task == "regression":
-            raise ArgumentError(
-                f"{table.path}: task='regression' needs a numeric target, but column {name!r} "
-                f"holds {cells[text_at]!r} on line {table.lines[text_at]}"
-            )
-        labels = np.array(cells)
-        names, codes = np.unique(labels, return_inverse=True)
-        class_names = tuple(str(c) for c in names)
-    else:
-        values = np.array(cells, dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            line = table.lines[int(bad[0])]
-            raise DataError(
-                f"{table.path}: line {line}, target column {name!r} holds "
-                f"{cells[bad[0]]!r}; missing or infinite values are not allowed"
-            )
-        unique = np.unique(values)
-        whole = bool(np.all(unique == np.round(unique)))
-        if forced_task == "regression" or (
-            forced_task is None and not (whole and len(unique) <= MAX_AUTO_CLASSES)
-        ):
-            return "regression", values, None
-        codes = np.searchsorted(unique, values)
-        class_names = tuple(_format_label(v) for v in unique)
-
-    k = len(class_names)
-    if k < 2:
-        raise DataError(
-            f"{table.path}: target column {name!r} has only one class ({class_names[0]!r}); "
-            f"classification needs at least two"
-        )
-    if forced_task == "binary" and k != 2:
-        raise ArgumentError(
-            f"{table.path}: task='binary' needs exactly 2 classes; target column {name!r} "
-            f"has {k}: {', '.join(map(repr, class_names[:10]))}{', ...' if k > 10 else ''}"
-        )
-    task = forced_task or ("binary" if k == 2 else "multiclass")
-    return task, codes.astype(np.int64).ravel(), class_names
-
-
-def _format_label(value: float) -> str:
-    # Whole numbers print as "3", not "3.0", so a 0/1 column gets class names "0" and "1".
-    return str(int(value)) if value == round(value) else repr(float(value))
 
 
 # ---------------------------------------------------------------------------------------------
