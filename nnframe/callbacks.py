@@ -21,6 +21,27 @@ if TYPE_CHECKING:
 __all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint"]
 
 
+def _resolve_mode(owner: str, monitor: object, mode: object) -> str:
+    """Check ``monitor`` and ``mode``; return "min" or "max" ("auto": max for accuracy-like)."""
+    if not isinstance(monitor, str):
+        raise ArgumentTypeError(f"{owner}: monitor must be a str; got {monitor!r}")
+    if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
+        raise ArgumentError(f"{owner}: mode must be auto, min or max; got {mode!r}")
+    if mode == "auto":
+        return "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
+    return mode
+
+
+def _monitored(owner: str, monitor: str, logs: dict[str, float]) -> float:
+    """Return the monitored value of an epoch's logs, or raise naming what was logged."""
+    if monitor not in logs:
+        raise ArgumentError(
+            f"{owner}: monitor {monitor!r} is not among the logged values {sorted(logs)} "
+            "(val_ values need validation_data or validation_split)"
+        )
+    return logs[monitor]
+
+
 class Callback:
     """Base class: override the hooks you need; each receives the running Trainer.
 
@@ -90,12 +111,7 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best: bool = True,
     ) -> None:
-        if not isinstance(monitor, str):
-            raise ArgumentTypeError(f"EarlyStopping: monitor must be a str; got {monitor!r}")
-        if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
-            raise ArgumentError(f"EarlyStopping: mode must be auto, min or max; got {mode!r}")
-        if mode == "auto":
-            mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
+        mode = _resolve_mode("EarlyStopping", monitor, mode)
         self.monitor: str = monitor
         self.patience: int = positive_int(patience, "EarlyStopping: patience")
         self.min_delta: float = non_negative(min_delta, "EarlyStopping: min_delta")
@@ -119,12 +135,7 @@ class EarlyStopping(Callback):
         self._reset()
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        if self.monitor not in logs:
-            raise ArgumentError(
-                f"EarlyStopping: monitor {self.monitor!r} is not among the logged values "
-                f"{sorted(logs)} (val_ values need validation_data or validation_split)"
-            )
-        value = logs[self.monitor]
+        value = _monitored("EarlyStopping", self.monitor, logs)
         if self._improved(value):
             self.best, self.best_epoch, self._wait = value, epoch, 0
             if self.restore_best:
@@ -244,12 +255,7 @@ class ModelCheckpoint(Callback):
         mode: str = "auto",
     ) -> None:
         path = file_path(path, "ModelCheckpoint: path")
-        if not isinstance(monitor, str):
-            raise ArgumentTypeError(f"ModelCheckpoint: monitor must be a str; got {monitor!r}")
-        if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
-            raise ArgumentError(f"ModelCheckpoint: mode must be auto, min or max; got {mode!r}")
-        if mode == "auto":
-            mode = "max" if any(k in monitor for k in ("acc", "auc", "precision")) else "min"
+        mode = _resolve_mode("ModelCheckpoint", monitor, mode)
         self.path = path
         self.monitor: str = monitor
         self.save_best_only: bool = boolean(save_best_only, "ModelCheckpoint: save_best_only")
@@ -269,15 +275,10 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.save_best_only:
-            if self.monitor not in logs:
-                raise ArgumentError(
-                    f"ModelCheckpoint: monitor {self.monitor!r} is not among the logged "
-                    f"values {sorted(logs)} (val_ values need validation_data or "
-                    "validation_split)"
-                )
-            if not self._improved(logs[self.monitor]):
+            value = _monitored("ModelCheckpoint", self.monitor, logs)
+            if not self._improved(value):
                 return
-            self.best = logs[self.monitor]
+            self.best = value
         # Trainer records the epoch after the callbacks have run: save the history as
         # it will be, with this epoch's values.
         history = History(

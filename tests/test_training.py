@@ -9,7 +9,7 @@ import pytest
 
 import nnframe as nf
 from nnframe import datasets
-from nnframe.callbacks import Callback, EarlyStopping, LearningRateScheduler
+from nnframe.callbacks import Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from nnframe.errors import ArgumentError, DataError, DTypeError, ShapeError, TrainingDivergedError
 
 
@@ -142,6 +142,14 @@ def test_early_stopping_names_a_missing_monitor():
     x, y = toy_problem()
     with pytest.raises(ArgumentError, match="'val_loss' is not among"):
         binary_trainer().fit(x, y, epochs=2, progress=False, callbacks=[EarlyStopping()])
+
+
+def test_a_best_only_checkpoint_names_a_missing_monitor(tmp_path):
+    x, y = toy_problem()
+    checkpoint = ModelCheckpoint(tmp_path / "best.safetensors", save_best_only=True)
+    with pytest.raises(ArgumentError, match=r"ModelCheckpoint: monitor 'val_loss' is not among"):
+        binary_trainer().fit(x, y, epochs=2, progress=False, callbacks=[checkpoint])
+    assert not (tmp_path / "best.safetensors").exists()
 
 
 def test_learning_rate_scheduler_sets_and_logs_the_rate():
