@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import numpy as np
@@ -35,6 +35,8 @@ __all__ = [
     "layer_checks",
     "parametrize_with_checks",
 ]
+
+T = TypeVar("T")
 
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -184,13 +186,13 @@ def _describe(obj: object) -> str:
     return text if "\n" not in text and len(text) <= 60 else type(obj).__name__
 
 
-def _layer_factory(make_layer: lc.LayerLike) -> tuple[Callable[[], Layer], Layer]:
-    build = lc.layer_factory(make_layer)
+def _with_prototype(build: Callable[[], T], what: str) -> tuple[Callable[[], T], T]:
+    """Return ``build`` and a first object from it, refusing a factory that reuses one."""
     first, second = build(), build()
     if first is second:
         raise ArgumentError(
-            "make_layer returned the same layer twice; a factory must build a new layer "
-            "on each call (or pass the layer itself, which every check clones)"
+            f"make_{what} returned the same {what} twice; a factory must build a new {what} "
+            f"on each call (or pass the {what} itself, which every check copies)"
         )
     return build, first
 
@@ -298,21 +300,10 @@ def check_layer(
     >>> check_layer(lambda: nf.Sequential(nf.Linear(4, 3, rng=0), nf.Tanh()), max_examples=5)
     """
     examples = _max_examples(max_examples)
-    build, prototype = _layer_factory(make_layer)
+    build, prototype = _with_prototype(lc.layer_factory(make_layer), "layer")
     shape = _shape(input_shape) or infer_input_shape(prototype)
     for check in layer_checks(prototype):
         _run_layer_check(check, build, prototype, shape, examples)
-
-
-def _loss_factory(make_loss: xc.LossLike) -> tuple[Callable[[], Loss], Loss]:
-    build = xc.loss_factory(make_loss)
-    first, second = build(), build()
-    if first is second:
-        raise ArgumentError(
-            "make_loss returned the same loss twice; a factory must build a new loss on "
-            "each call (or pass the loss itself, which every check copies)"
-        )
-    return build, first
 
 
 def _run_loss_check(
@@ -369,7 +360,7 @@ def check_loss(make_loss: xc.LossLike, *, max_examples: int = 50) -> None:
     >>> check_loss(nf.MSELoss(), max_examples=5)
     """
     examples = _max_examples(max_examples)
-    build, prototype = _loss_factory(make_loss)
+    build, prototype = _with_prototype(xc.loss_factory(make_loss), "loss")
     for check in LOSS_CHECKS:
         _run_loss_check(check, build, prototype, examples)
 
@@ -381,7 +372,7 @@ class _BoundLayerCheck:
     max_examples: int
 
     def __call__(self, make_layer: lc.LayerLike) -> None:
-        build, prototype = _layer_factory(make_layer)
+        build, prototype = _with_prototype(lc.layer_factory(make_layer), "layer")
         shape = self.input_shape or infer_input_shape(prototype)
         _run_layer_check(self.check, build, prototype, shape, self.max_examples)
 
@@ -395,7 +386,7 @@ class _BoundLossCheck:
     max_examples: int
 
     def __call__(self, make_loss: xc.LossLike) -> None:
-        build, prototype = _loss_factory(make_loss)
+        build, prototype = _with_prototype(xc.loss_factory(make_loss), "loss")
         _run_loss_check(self.check, build, prototype, self.max_examples)
 
     def __repr__(self) -> str:

@@ -257,6 +257,12 @@ class HuberLoss(nf.Loss):
         return grad * self.reduction_scale(diff.size)
 
 
+def test_a_factory_that_returns_the_same_loss_is_refused():
+    loss = nf.MSELoss()
+    with pytest.raises(ArgumentError, match="make_loss returned the same loss twice"):
+        check_loss(lambda: loss)
+
+
 def test_a_correct_custom_loss_passes():
     # Central differences across |diff| == delta are fine: the Huber loss is C^1.
     check_loss(HuberLoss(delta=0.5), max_examples=EXAMPLES)
