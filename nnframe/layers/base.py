@@ -18,7 +18,7 @@ from nnframe.errors import (
     StateDictError,
 )
 from nnframe.grad_mode import no_grad
-from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
+from nnframe.layers.validation import DEFAULT_DTYPE, format_shape, state_mismatch
 from nnframe.parameter import Buffer, Parameter
 
 __all__ = ["Layer", "Summary", "layer"]
@@ -332,16 +332,9 @@ class Layer(Cached):
             except (ValueError, TypeError):
                 problems.append(f"{name!r}: not a rectangular array in the state dict")
                 continue
-            want = own[name].value
-            if array.shape != want.shape:
-                problems.append(
-                    f"{name!r}: shape {format_shape(array.shape)} in the state dict, "
-                    f"{format_shape(want.shape)} in the model"
-                )
-            elif array.dtype != want.dtype:
-                problems.append(
-                    f"{name!r}: dtype {array.dtype} in the state dict, {want.dtype} in the model"
-                )
+            problem = state_mismatch(name, array, own[name].value, "in the model")
+            if problem is not None:
+                problems.append(problem)
             arrays[name] = array
         if problems:
             raise StateDictError(

@@ -9,7 +9,7 @@ import numpy as np
 
 from nnframe.checks import is_integer, non_negative
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
-from nnframe.layers.validation import format_shape
+from nnframe.layers.validation import state_mismatch
 from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
 from nnframe.parameter import Parameter
 
@@ -309,17 +309,9 @@ class Optimizer(HasHyperparameters):
                 )
                 continue
             array = np.asarray(state[key])
-            want = self.params[index].value
-            if array.shape != want.shape:
-                problems.append(
-                    f"{key!r}: shape {format_shape(array.shape)} in the state dict, "
-                    f"{format_shape(want.shape)} for params[{index}]"
-                )
-            elif array.dtype != want.dtype:
-                problems.append(
-                    f"{key!r}: dtype {array.dtype} in the state dict, {want.dtype} "
-                    f"for params[{index}]"
-                )
+            problem = state_mismatch(key, array, self.params[index].value, f"for params[{index}]")
+            if problem is not None:
+                problems.append(problem)
             else:
                 arrays[index, parts[2]] = array
         if problems:
