@@ -250,7 +250,10 @@ def figure_file(path: object, where: str) -> str:
     file = Path(text)
     if file.is_dir() or text.endswith(("/", os.sep)):
         raise ArgumentError(f"{where}: {text!r} is a folder; give a file name")
-    formats = _matplotlib_figure()().canvas.get_supported_filetypes()
+    _matplotlib_figure()  # an ImportError naming the plot extra, before anything else
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
     if not file.suffix:
         file = file.with_name(file.name + ".png")
     elif file.suffix[1:].lower() not in formats:
