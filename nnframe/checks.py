@@ -20,11 +20,13 @@ import numpy as np
 from nnframe.errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 
 __all__ = [
+    "DEFAULT_DTYPE",
     "Check",
     "array_size",
     "boolean",
     "file_path",
     "float_dtype",
+    "format_shape",
     "interval",
     "is_integer",
     "is_real",
@@ -35,10 +37,14 @@ __all__ = [
     "positive_int",
     "real",
     "real_array",
+    "state_mismatch",
     "unit_interval",
 ]
 
 T = TypeVar("T")
+
+#: The dtype of parameters, and of integer or boolean inputs, unless a layer is told otherwise.
+DEFAULT_DTYPE = np.dtype(np.float32)
 
 #: A check takes the value and where it is set (``"SGD: lr"``, used as the start of
 #: error messages) and returns the validated value as a plain Python object.
@@ -229,3 +235,24 @@ def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
             f"{where}: an array of shape {shape} and dtype {dtype} does not fit in the "
             f"{limit / 2**30:.3g} GiB this machine can hold"
         )
+
+
+def format_shape(shape: tuple[int | str, ...]) -> str:
+    """Format a shape such as ``("batch", 20)`` as ``(batch, 20)``."""
+    inner = ", ".join(str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def state_mismatch(name: str, array: np.ndarray, want: np.ndarray, owner: str) -> str | None:
+    """Describe how a state-dict ``array`` fails to fit ``want`` (shape, then dtype), or None.
+
+    ``owner`` says where ``want`` lives (``"in the model"``, ``"for params[0]"``).
+    """
+    if array.shape != want.shape:
+        return (
+            f"{name!r}: shape {format_shape(array.shape)} in the state dict, "
+            f"{format_shape(want.shape)} {owner}"
+        )
+    if array.dtype != want.dtype:
+        return f"{name!r}: dtype {array.dtype} in the state dict, {want.dtype} {owner}"
+    return None

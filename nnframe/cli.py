@@ -25,6 +25,7 @@ from nnframe.errors import (
     NnframeError,
     SerializationError,
     TrainingDivergedError,
+    one_line,
 )
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
@@ -513,13 +514,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     except TrainingDivergedError as error:
-        print(f"nnframe {args.command}: training diverged: {_one_line(error)}", file=sys.stderr)
+        message = one_line(error, limit=None, separator="; ")
+        print(f"nnframe {args.command}: training diverged: {message}", file=sys.stderr)
         return 1
     except (NnframeError, OSError) as error:
-        print(f"nnframe {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        message = one_line(error, limit=None, separator="; ")
+        print(f"nnframe {args.command}: error: {message}", file=sys.stderr)
         return 2
-
-
-def _one_line(error: BaseException) -> str:
-    # Some messages list several problems on their own lines; the command prints one line.
-    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())

@@ -13,6 +13,7 @@ __all__ = [
     "ShapeError",
     "StateDictError",
     "TrainingDivergedError",
+    "one_line",
 ]
 
 
@@ -54,3 +55,23 @@ class TrainingDivergedError(NnframeError, FloatingPointError):
 
 class SerializationError(NnframeError, ValueError):
     """A model file cannot be written or read safely."""
+
+
+def one_line(error: BaseException, *, limit: int | None = 300, separator: str = " ") -> str:
+    r"""Return ``str(error)`` on one line, cut to ``limit`` characters (None: no limit).
+
+    Lines are joined with ``separator`` and runs of spaces collapsed; for messages that
+    quote another error (a file's parse error, a failed config) or a command's output.
+
+    Examples
+    --------
+    >>> one_line(ValueError("bad\n  value"))
+    'bad value'
+    >>> one_line(ValueError("two problems:\n  a\n  b"), separator="; ")
+    'two problems:; a; b'
+    """
+    lines = (" ".join(line.split()) for line in str(error).splitlines())
+    text = separator.join(line for line in lines if line)
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 3] + "..."

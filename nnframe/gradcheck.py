@@ -117,15 +117,6 @@ def _describe(layer: Layer) -> str:
     return text if "\n" not in text else type(layer).__name__
 
 
-def _generators(model: Layer) -> list[np.random.Generator]:
-    found: dict[int, np.random.Generator] = {}
-    for _, sub in model.named_layers():
-        for _, value in sub._named_members():
-            if isinstance(value, np.random.Generator):
-                found.setdefault(id(value), value)
-    return list(found.values())
-
-
 def _flat_indices(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
     return iter(np.ndindex(*shape)) if shape else iter([()])
 
@@ -315,7 +306,7 @@ def gradcheck(
     model.needs_input_grad = True  # the input gradient is one of the things checked
     x64 = np.array(x, dtype=np.float64)
     generator = as_generator(0 if rng is None else rng)
-    random_states = [(g, copy.deepcopy(g.bit_generator.state)) for g in _generators(model)]
+    random_states = [(g, copy.deepcopy(g.bit_generator.state)) for _, g in model.named_generators()]
 
     def replay() -> None:
         for g, state in random_states:

@@ -51,7 +51,13 @@ import safetensors.numpy
 
 from nnframe.atomic import write_atomic
 from nnframe.checks import file_path, non_negative_int
-from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, StateDictError
+from nnframe.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    SerializationError,
+    StateDictError,
+    one_line,
+)
 from nnframe.layers.base import Layer
 from nnframe.parameter import Buffer, Parameter
 from nnframe.registry import layer_from_spec, layer_to_spec
@@ -334,7 +340,7 @@ def layer_generators(model: Layer) -> dict[str, np.random.Generator]:
     """
     found: dict[str, np.random.Generator] = {}
     for path, layer in model.named_layers():
-        for name, value in layer._named_members():
+        for name, value in layer.named_members():
             if isinstance(value, np.random.Generator):
                 found[f"{path}.{name}" if path else name] = value
     return found
@@ -826,7 +832,7 @@ def _decode(file: Path, data: bytes) -> _Stored:
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
         raise SerializationError(
             f"{file}: is corrupted or {_what(data[:8])} (its header is not valid JSON: "
-            f"{_one_line(error)})"
+            f"{one_line(error)})"
         ) from None
     if not isinstance(header, dict):
         raise SerializationError(f"{file}: the safetensors header is not a JSON object")
@@ -839,7 +845,7 @@ def _decode(file: Path, data: bytes) -> _Stored:
         views = _deserialize(data)
     except Exception as error:  # SafetensorError, and anything else the parser raises
         raise SerializationError(
-            f"{file}: is truncated, corrupted or not a safetensors file ({_one_line(error)})"
+            f"{file}: is truncated, corrupted or not a safetensors file ({one_line(error)})"
         ) from None
     tensors: dict[str, np.ndarray] = {}
     try:
@@ -855,7 +861,7 @@ def _decode(file: Path, data: bytes) -> _Stored:
         raise
     except Exception as error:
         raise SerializationError(
-            f"{file}: has a malformed tensor ({_one_line(error)})"
+            f"{file}: has a malformed tensor ({one_line(error)})"
         ) from None
     stored = _Stored(file, metadata, tensors)
     _verify(stored)
@@ -934,7 +940,7 @@ def _loads(stored: _Stored, key: str) -> Any:
         return json.loads(text, object_pairs_hook=_unique)
     except (ValueError, RecursionError) as error:
         raise SerializationError(
-            f"{stored.path}: the {key} entry is not valid JSON ({_one_line(error)})"
+            f"{stored.path}: the {key} entry is not valid JSON ({one_line(error)})"
         ) from None
 
 
@@ -981,7 +987,7 @@ def _check_unshared(model: Layer) -> None:
                 )
             seen[id(value)] = path
             if isinstance(value, Layer):
-                for name, member in value._named_members():
+                for name, member in value.named_members():
                     visit(f"{path}.{name}" if path else name, member)
         elif isinstance(value, list | tuple):
             for i, item in enumerate(value):
@@ -1001,8 +1007,3 @@ def _short_json(value: Any) -> str:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= 300 else text[:297] + "..."

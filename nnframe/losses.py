@@ -9,9 +9,8 @@ import numpy.typing as npt
 
 from nnframe import functional as F
 from nnframe.cache import Cached
-from nnframe.checks import real_array
+from nnframe.checks import DEFAULT_DTYPE, format_shape, real_array
 from nnframe.errors import ArgumentError, DataError, ShapeError
-from nnframe.layers.validation import DEFAULT_DTYPE, format_shape
 
 __all__ = [
     "INPUT_KINDS",

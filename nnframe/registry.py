@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import attrs
 import numpy as np
 
-from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError
+from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, one_line
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
@@ -476,7 +476,7 @@ def layer_from_spec(spec: object, key: str = "") -> Layer:
         except Exception as error:
             raise SerializationError(
                 f"{_where()}: cannot build {spec['class']!r} from its config: "
-                f"{type(error).__name__}: {_one_line(error)}"
+                f"{type(error).__name__}: {one_line(error)}"
             ) from error
         if not isinstance(layer, Layer):
             raise SerializationError(
@@ -497,8 +497,3 @@ def _at(path: tuple[str, ...]) -> Iterator[None]:
 def _where() -> str:
     path = _PATH.get()
     return "architecture" + (f" at {'.'.join(path)}" if path else "")
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= 300 else text[:297] + "..."

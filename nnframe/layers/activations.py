@@ -8,10 +8,10 @@ import numpy as np
 from attrs import field
 
 from nnframe import functional as F
-from nnframe.checks import is_integer, real
+from nnframe.checks import format_shape, is_integer, real
 from nnframe.errors import ArgumentTypeError, ShapeError
 from nnframe.layers.base import Layer, layer
-from nnframe.layers.validation import as_grad, as_input, format_shape
+from nnframe.layers.validation import as_grad, as_input
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 

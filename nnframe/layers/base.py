@@ -11,14 +11,21 @@ import numpy as np
 
 from nnframe import registry
 from nnframe.cache import Cached
-from nnframe.checks import array_size, boolean, float_dtype, positive_int
+from nnframe.checks import (
+    DEFAULT_DTYPE,
+    array_size,
+    boolean,
+    float_dtype,
+    format_shape,
+    positive_int,
+    state_mismatch,
+)
 from nnframe.errors import (
     ArgumentTypeError,
     SerializationError,
     StateDictError,
 )
 from nnframe.grad_mode import no_grad
-from nnframe.layers.validation import DEFAULT_DTYPE, format_shape, state_mismatch
 from nnframe.parameter import Buffer, Parameter
 
 __all__ = ["Layer", "Summary", "layer"]
@@ -194,11 +201,12 @@ class Layer(Cached):
 
     # -- discovery --------------------------------------------------------------------
 
-    def _named_members(self) -> Iterator[tuple[str, Any]]:
-        """Yield ``(name, value)`` for the attributes discovery looks through.
+    def named_members(self) -> Iterator[tuple[str, Any]]:
+        """Yield ``(name, value)`` for the layer's own attributes that discovery looks through.
 
         attrs fields first, in declaration order, then instance attributes in assignment
-        order. Containers override this to name their children by position.
+        order; the base class's own state is left out. Containers override this to name
+        their children by position. :meth:`walk` descends through it.
         """
         seen = set(_BASE_ATTRIBUTES)
         if attrs.has(type(self)):
@@ -210,28 +218,39 @@ class Layer(Cached):
             if name not in seen:
                 yield name, value
 
-    def _walk(self) -> Iterator[tuple[str, Any]]:
-        """Yield ``(dotted name, object)`` for self, every sub-layer, Parameter and Buffer.
+    def walk(self) -> Iterator[tuple[str, Any]]:
+        """Yield ``(dotted name, object)`` for the model tree, each object once.
 
-        Depth-first in definition order; each object once, at its first name.
+        The tree is this layer (named ``""``), every sub-layer, ``Parameter``, ``Buffer``
+        and ``numpy.random.Generator`` reachable through :meth:`named_members`, and
+        through lists and tuples of them; depth-first, in definition order. An object
+        reachable twice (a shared weight) is yielded once, at its first name. Every module
+        that needs to look through a model uses this walk.
+
+        Examples
+        --------
+        >>> import nnframe as nf
+        >>> model = nf.Sequential(nf.Linear(2, 2, rng=0), nf.Dropout(0.5, rng=0))
+        >>> [name for name, _ in model.walk()]
+        ['', '0', '0.weight', '0.bias', '1', '1.generator']
         """
         seen = {id(self)}
 
         def visit(path: str, value: Any) -> Iterator[tuple[str, Any]]:
-            if isinstance(value, Layer | Parameter | Buffer):
+            if isinstance(value, Layer | Parameter | Buffer | np.random.Generator):
                 if id(value) in seen:
                     return
                 seen.add(id(value))
                 yield path, value
                 if isinstance(value, Layer):
-                    for name, member in value._named_members():
+                    for name, member in value.named_members():
                         yield from visit(_join(path, name), member)
             elif isinstance(value, list | tuple):
                 for i, item in enumerate(value):
                     yield from visit(_join(path, str(i)), item)
 
         yield "", self
-        for name, member in self._named_members():
+        for name, member in self.named_members():
             yield from visit(name, member)
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
@@ -244,7 +263,7 @@ class Layer(Cached):
         >>> [name for name, _ in model.named_parameters()]
         ['0.weight', '0.bias', '2.weight', '2.bias']
         """
-        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Parameter)]
+        return [(name, obj) for name, obj in self.walk() if isinstance(obj, Parameter)]
 
     def parameters(self) -> list[Parameter]:
         """Return every Parameter of the layer and its sub-layers, each once."""
@@ -252,11 +271,18 @@ class Layer(Cached):
 
     def named_buffers(self) -> list[tuple[str, Buffer]]:
         """Return ``(dotted name, Buffer)`` pairs of non-trainable state, each once."""
-        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Buffer)]
+        return [(name, obj) for name, obj in self.walk() if isinstance(obj, Buffer)]
+
+    def named_generators(self) -> list[tuple[str, np.random.Generator]]:
+        """Return ``(dotted name, Generator)`` for every random generator held, each once.
+
+        Gradient checks and checkpoints save and restore their states.
+        """
+        return [(name, obj) for name, obj in self.walk() if isinstance(obj, np.random.Generator)]
 
     def named_layers(self) -> list[tuple[str, Layer]]:
         """Return ``(dotted name, layer)`` for this layer (named ``""``) and every sub-layer."""
-        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Layer)]
+        return [(name, obj) for name, obj in self.walk() if isinstance(obj, Layer)]
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero, in place."""
@@ -289,7 +315,7 @@ class Layer(Cached):
         """Return copies of every parameter and buffer value, by dotted name."""
         return {
             name: obj.value.copy()
-            for name, obj in self._walk()
+            for name, obj in self.walk()
             if isinstance(obj, Parameter | Buffer)
         }
 
@@ -319,7 +345,7 @@ class Layer(Cached):
             )
         strict = boolean(strict, f"{type(self).__name__}.load_state_dict: strict")
         own = {
-            name: obj for name, obj in self._walk() if isinstance(obj, Parameter | Buffer)
+            name: obj for name, obj in self.walk() if isinstance(obj, Parameter | Buffer)
         }
         problems = []
         if strict:
@@ -417,7 +443,7 @@ class Layer(Cached):
             ``self``.
         """
         target = float_dtype(dtype, "astype: dtype")
-        for _, obj in self._walk():
+        for _, obj in self.walk():
             if isinstance(obj, Parameter | Buffer):
                 obj.astype(target)
             elif isinstance(obj, Layer):

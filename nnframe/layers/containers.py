@@ -92,7 +92,7 @@ class Sequential(Layer):
         self.layers.append(layer)
         return self
 
-    def _named_members(self) -> Iterator[tuple[str, Any]]:
+    def named_members(self) -> Iterator[tuple[str, Any]]:
         for i, layer in enumerate(self.layers):
             yield str(i), layer
 

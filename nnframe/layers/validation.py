@@ -6,38 +6,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnframe.checks import real_array
+from nnframe.checks import DEFAULT_DTYPE, format_shape, real_array
 from nnframe.errors import ShapeError
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
 
-__all__ = ["DEFAULT_DTYPE", "as_grad", "as_input", "format_shape", "state_mismatch"]
-
-DEFAULT_DTYPE = np.dtype(np.float32)
+__all__ = ["as_grad", "as_input"]
 
 Dim = int | str
-
-
-def format_shape(shape: tuple[Dim, ...]) -> str:
-    """Format a shape such as ``("batch", 20)`` as ``(batch, 20)``."""
-    inner = ", ".join(str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
-
-
-def state_mismatch(name: str, array: np.ndarray, want: np.ndarray, owner: str) -> str | None:
-    """Describe how a state-dict ``array`` fails to fit ``want`` (shape, then dtype), or None.
-
-    ``owner`` says where ``want`` lives (``"in the model"``, ``"for params[0]"``).
-    """
-    if array.shape != want.shape:
-        return (
-            f"{name!r}: shape {format_shape(array.shape)} in the state dict, "
-            f"{format_shape(want.shape)} {owner}"
-        )
-    if array.dtype != want.dtype:
-        return f"{name!r}: dtype {array.dtype} in the state dict, {want.dtype} {owner}"
-    return None
 
 
 def _numeric(layer: Layer, x: object, what: str) -> np.ndarray:

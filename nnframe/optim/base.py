@@ -7,9 +7,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nnframe.checks import is_integer, non_negative
+from nnframe.checks import is_integer, non_negative, state_mismatch
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
-from nnframe.layers.validation import state_mismatch
 from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
 from nnframe.parameter import Parameter
 

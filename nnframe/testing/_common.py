@@ -10,7 +10,6 @@ from typing import Any, NoReturn, TypeVar, cast
 import numpy as np
 
 from nnframe.errors import ArgumentTypeError
-from nnframe.gradcheck import _generators
 from nnframe.layers.base import Layer
 from nnframe.losses import Loss
 
@@ -89,7 +88,7 @@ def replayer(layer: Layer) -> Callable[[], None]:
     Calling the function before each forward pass makes a stochastic layer draw the same
     random numbers every time (as :func:`nnframe.gradcheck` does).
     """
-    states = [(g, copy.deepcopy(g.bit_generator.state)) for g in _generators(layer)]
+    states = [(g, copy.deepcopy(g.bit_generator.state)) for _, g in layer.named_generators()]
 
     def replay() -> None:
         for g, state in states:
@@ -100,7 +99,8 @@ def replayer(layer: Layer) -> Callable[[], None]:
 
 def copy_generator_states(source: Layer, target: Layer) -> None:
     """Give ``target``'s generators the states of ``source``'s, pairwise in order."""
-    mine, theirs = _generators(source), _generators(target)
+    mine = [g for _, g in source.named_generators()]
+    theirs = [g for _, g in target.named_generators()]
     if len(mine) == len(theirs):
         for a, b in zip(mine, theirs, strict=True):
             b.bit_generator.state = copy.deepcopy(a.bit_generator.state)
