@@ -12,7 +12,7 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeGuard, TypeVar
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "float_dtype",
     "format_shape",
     "interval",
+    "matching_arrays",
     "is_integer",
     "is_real",
     "non_negative",
@@ -256,3 +257,30 @@ def state_mismatch(name: str, array: np.ndarray, want: np.ndarray, owner: str) -
     if array.dtype != want.dtype:
         return f"{name!r}: dtype {array.dtype} in the state dict, {want.dtype} {owner}"
     return None
+
+
+def matching_arrays(
+    state: Mapping[str, object], own: Mapping[str, np.ndarray], strict: bool, owner: str
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Match a state dict against the arrays it would be loaded into.
+
+    Returns the arrays to copy, by name, and every problem found (missing and unexpected
+    names when ``strict``, ragged values, shapes, dtypes), sorted, so that a caller
+    loads all or nothing. ``owner`` says where ``own`` lives (``"in the model"``).
+    """
+    problems = []
+    if strict:
+        problems += [f"missing: {name!r}" for name in own if name not in state]
+        problems += [f"unexpected: {name!r}" for name in state if name not in own]
+    arrays = {}
+    for name in own.keys() & state.keys():
+        try:
+            array = np.asarray(state[name])
+        except (ValueError, TypeError):
+            problems.append(f"{name!r}: not a rectangular array in the state dict")
+            continue
+        problem = state_mismatch(name, array, own[name], owner)
+        if problem is not None:
+            problems.append(problem)
+        arrays[name] = array
+    return arrays, sorted(problems)

@@ -13,10 +13,16 @@ from nnframe.checks import non_negative, positive, real_array
 from nnframe.errors import ArgumentTypeError, DataError
 from nnframe.grad_mode import no_grad
 from nnframe.layers.base import Layer
-from nnframe.layers.containers import Sequential
 from nnframe.rng import RNGLike, as_generator
 
-__all__ = ["GradcheckReport", "TensorCheck", "assert_gradients", "gradcheck"]
+__all__ = [
+    "GradcheckReport",
+    "TensorCheck",
+    "assert_gradients",
+    "compare_gradients",
+    "gradcheck",
+    "numeric_gradient",
+]
 
 # How close an input inside the model may come to a kink before a mismatch there is
 # blamed on the kink. The layer that sees x directly straddles a kink only within eps;
@@ -121,7 +127,17 @@ def _flat_indices(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
     return iter(np.ndindex(*shape)) if shape else iter([()])
 
 
-def _numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
+def numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
+    """Return the central-difference gradient of ``f()`` with respect to ``array``.
+
+    ``array`` is perturbed in place, one element at a time, and restored.
+
+    Examples
+    --------
+    >>> a = np.array([1.0, 2.0])
+    >>> numeric_gradient(lambda: float(np.sum(a**2)), a, 1e-6)
+    array([2., 4.])
+    """
     grad = np.zeros_like(array)
     for index in _flat_indices(array.shape):
         original = array[index]
@@ -181,7 +197,7 @@ def _diagnose(
     return "mismatch with no simple pattern"
 
 
-def _compare(
+def compare_gradients(
     name: str,
     analytic: np.ndarray,
     numeric: np.ndarray,
@@ -192,6 +208,23 @@ def _compare(
     atol: float,
     rtol: float,
 ) -> TensorCheck:
+    """Compare an analytic gradient with a numeric one: one row of a report.
+
+    Parameters
+    ----------
+    name : str
+        The tensor's name in the report.
+    analytic, numeric : ndarray
+        The two gradients.
+    raw : ndarray or None
+        The analytic gradient before starting values were subtracted, for the diagnosis.
+    near_kink : ndarray of bool, or bool
+        Where an input sits on a declared kink (errors there are inconclusive).
+    batch : int or None
+        The batch size, for the diagnosis of a missing ``1 / batch``.
+    atol, rtol : float
+        An element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
+    """
     if analytic.shape != numeric.shape:
         return TensorCheck(
             name, "BAD", float("inf"), float("inf"), (), float("nan"), float("nan"),
@@ -303,7 +336,6 @@ def gradcheck(
     rtol = non_negative(rtol, "gradcheck: rtol")
     model = copy.deepcopy(layer).astype(np.float64)
     model.clear_cache()
-    model.needs_input_grad = True  # the input gradient is one of the things checked
     x64 = np.array(x, dtype=np.float64)
     generator = as_generator(0 if rng is None else rng)
     random_states = [(g, copy.deepcopy(g.bit_generator.state)) for _, g in model.named_generators()]
@@ -323,7 +355,7 @@ def gradcheck(
     starting = {name: generator.standard_normal(p.shape) for name, p in named}
     for name, p in named:
         p.grad[...] = starting[name]
-    grad_x = np.asarray(model.backward(projection.copy()))
+    grad_x = np.asarray(model.backward(projection.copy(), input_grad=True))
 
     def objective() -> float:
         replay()
@@ -338,38 +370,52 @@ def gradcheck(
     input_near_kink = _near_kinks(x64, model.kinks, eps) | inner_near_kink
     batch = x64.shape[0] if x64.ndim else None
     rows = [
-        _compare(
-            "input", grad_x, _numeric_gradient(objective, x64, eps),
+        compare_gradients(
+            "input", grad_x, numeric_gradient(objective, x64, eps),
             raw=None, near_kink=input_near_kink, batch=batch, atol=atol, rtol=rtol,
         )
     ]
     param_near_kink = bool(np.any(input_near_kink))
     for name, p in named:
         rows.append(
-            _compare(
-                name, p.grad - starting[name], _numeric_gradient(objective, p.value, eps),
+            compare_gradients(
+                name, p.grad - starting[name], numeric_gradient(objective, p.value, eps),
                 raw=p.grad.copy(), near_kink=param_near_kink, batch=batch, atol=atol,
                 rtol=rtol,
             )
         )
     culprit = None
-    if isinstance(layer, Sequential) and any(row.status == "BAD" for row in rows):
+    if any(row.status == "BAD" for row in rows) and _children(layer):
         culprit = _first_failing_child(layer, x, eps=eps, atol=atol, rtol=rtol, rng=rng)
     return GradcheckReport(_describe(layer), rows, eps, atol, rtol, culprit)
 
 
+def _children(layer: Layer) -> list[tuple[str, Layer]]:
+    return [(name, sub) for name, sub in layer.named_layers()[1:] if "." not in name]
+
+
 def _first_failing_child(
-    model: Sequential, x: np.ndarray, *, eps: float, atol: float, rtol: float, rng: RNGLike
+    model: Layer, x: np.ndarray, *, eps: float, atol: float, rtol: float, rng: RNGLike
 ) -> str:
+    # Each direct sub-layer is checked on the input it sees inside the model, recorded
+    # from one forward pass, in the order the model calls them: any container works.
     probe = copy.deepcopy(model).astype(np.float64)
-    h = np.array(x, dtype=np.float64)
-    for i, child in enumerate(probe.layers):
+    seen: list[tuple[str, Layer, np.ndarray]] = []
+    for name, child in _children(probe):
+        def recording(h: np.ndarray, _name: str = name, _child: Layer = child) -> np.ndarray:
+            seen.append((_name, _child, np.array(h, dtype=np.float64)))
+            return type(_child).forward(_child, h)
+
+        child.__dict__["forward"] = recording
+    with no_grad():
+        probe.forward(np.array(x, dtype=np.float64))
+    for _, child in _children(probe):
+        del child.__dict__["forward"]
+    for name, child, h in seen:
         report = gradcheck(child, h, eps=eps, atol=atol, rtol=rtol, rng=rng)
         if not report.ok:
             text = str(report).replace("\n", "\n  ")
-            return f"first layer whose own check fails: [{i}] {_describe(child)}\n  {text}"
-        with no_grad():
-            h = child.forward(h)
+            return f"first layer whose own check fails: [{name}] {_describe(child)}\n  {text}"
     return (
         "every layer passes its own check; the failure comes from how they are combined "
         "(a layer object used twice, or state shared between layers?)"

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nnframe import functional as F
+from nnframe import fused
 from nnframe.cache import Cached
 from nnframe.checks import DEFAULT_DTYPE, format_shape, real_array
 from nnframe.errors import ArgumentError, DataError, ShapeError
@@ -285,6 +286,11 @@ def _class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
 # -- the losses -----------------------------------------------------------------------
 
 
+def _times(array: np.ndarray, scale: float) -> np.ndarray:
+    array *= scale
+    return array
+
+
 class BCELoss(Loss):
     """Binary cross-entropy on probabilities.
 
@@ -342,14 +348,17 @@ class BCELoss(Loss):
         margin = np.finfo(p.dtype).eps
         p = np.clip(p, margin, 1 - margin)
         total = np.sum(y * np.log(p) + (1 - y) * np.log1p(-p))
-        self.save_for_backward(p=p, y=y)
+        self.save_for_backward(p=p, y=y, pred=pred)  # type: ignore[arg-type]
         return -float(total) * self.reduction_scale(p.size)
 
     def backward(self) -> np.ndarray:
-        p, y = self.saved("p", "y")
+        p, y, pred = self.saved("p", "y", "pred")
+        scale = self.reduction_scale(p.size)
         # The clipped p keeps this finite and nonzero at p == 0 or 1 (see Notes).
         grad = (p - y) / (p * (1 - p))
-        grad *= self.reduction_scale(p.size)
+        grad *= scale
+        # A Sigmoid that made pred takes (p - y) / n instead: see nnframe.fused.
+        fused.offer(grad, pred, "sigmoid", lambda: _times(p - y, scale))
         return grad
 
     def backward_through_sigmoid(self) -> np.ndarray:
@@ -370,9 +379,7 @@ class BCELoss(Loss):
                [ 0.25 ]])
         """
         p, y = self.saved("p", "y")
-        grad = p - y
-        grad *= self.reduction_scale(p.size)
-        return grad
+        return _times(p - y, self.reduction_scale(p.size))
 
 
 class BCEWithLogitsLoss(Loss):

@@ -6,32 +6,27 @@ made of JSON-plain values only. Reading a spec looks ``NAME`` up in the registry
 ``cls.from_config(config)``; nothing is ever imported, evaluated or unpickled, so a file can
 only build the classes the program has registered, with plain values.
 
-Built-in layers (every Layer class exported by :mod:`nnframe.layers` or :mod:`nnframe`)
-are registered under their class names; users add theirs with :func:`register`.
+Built-in layers register themselves where they are defined, with ``@register``, under
+their class names; users add theirs the same way. The registry depends on
+:class:`~nnframe.Layer`; layers know nothing of it but the decorator.
 """
 
 from __future__ import annotations
 
-import contextvars
-import inspect
 import numbers
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
 
-import attrs
 import numpy as np
 
 from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, one_line
-
-if TYPE_CHECKING:
-    from nnframe.layers.base import Layer
+from nnframe.layers.base import Layer
+from nnframe.layers.config import reading_at, spec_path
+from nnframe.layers.config import where as at
 
 __all__ = [
     "MAX_DEPTH",
-    "check_config_keys",
     "from_plain",
-    "init_arguments",
     "layer_from_spec",
     "layer_to_spec",
     "lookup",
@@ -49,42 +44,10 @@ MAX_DEPTH = 64
 
 _BY_NAME: dict[str, type] = {}
 _BY_CLASS: dict[type, str] = {}
-_BUILTINS: set[type] = set()
-_builtins_loaded = False
-
-# The spec path being read ("layers[2].layers[0]"), for error messages, and its depth.
-_PATH: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("path", default=())
 
 
-# ---------------------------------------------------------------------------------------------
-# Registering
-# ---------------------------------------------------------------------------------------------
-
-
-def _load_builtins() -> None:
-    """Register the Layer classes nnframe exports, under their class names, once."""
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    import nnframe
-    import nnframe.layers
-    from nnframe.layers.base import Layer
-
-    _builtins_loaded = True
-    for module in (nnframe.layers, nnframe):
-        for export in getattr(module, "__all__", ()):
-            obj = getattr(module, export, None)
-            if (
-                isinstance(obj, type)
-                and issubclass(obj, Layer)
-                and obj is not Layer
-                and obj.__module__.startswith("nnframe.")
-                and obj not in _BY_CLASS
-            ):
-                _add(obj, obj.__name__)
-                _BUILTINS.add(obj)
-
-
+def _is_builtin(cls: type) -> bool:
+    return cls.__module__.startswith("nnframe.layers.")
 def _same_definition(a: type, b: type) -> bool:
     # A class defined again by the same code (a re-run notebook cell, importlib.reload).
     return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
@@ -165,8 +128,6 @@ def register(cls: Any = None, /, *, name: str | None = None) -> Any:
         return lambda klass: register(klass, name=cls)
     if cls is None:
         return lambda klass: register(klass, name=name)
-    from nnframe.layers.base import Layer
-
     if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is Layer:
         raise ArgumentTypeError(
             f"register takes a subclass of nnframe.Layer; got {cls!r}"
@@ -177,7 +138,6 @@ def register(cls: Any = None, /, *, name: str | None = None) -> Any:
         raise ArgumentTypeError(f"register: name must be a str; got {type(name).__name__}")
     if not name.strip():
         raise ArgumentError("register: name must not be empty")
-    _load_builtins()
     _add(cls, name)
     return cls
 
@@ -190,11 +150,10 @@ def unregister(name: str) -> None:
     ArgumentError
         When nothing is registered under ``name``, or it names a built-in layer.
     """
-    _load_builtins()
     cls = _BY_NAME.get(name)
     if cls is None:
         raise ArgumentError(f"unregister: nothing is registered as {name!r}")
-    if cls in _BUILTINS:
+    if _is_builtin(cls):
         raise ArgumentError(f"unregister: {name!r} is a built-in layer")
     del _BY_NAME[name]
     del _BY_CLASS[cls]
@@ -202,7 +161,6 @@ def unregister(name: str) -> None:
 
 def registered() -> dict[str, type]:
     """Return a copy of the registry: name -> layer class, built-ins included."""
-    _load_builtins()
     return dict(_BY_NAME)
 
 
@@ -214,7 +172,6 @@ def name_of(cls: type) -> str:
     SerializationError
         When the class is not registered.
     """
-    _load_builtins()
     name = _BY_CLASS.get(cls)
     if name is None:
         raise SerializationError(
@@ -234,13 +191,12 @@ def lookup(name: object) -> type[Layer]:
         For a name that is not registered (a module path such as ``"os.system"`` is just
         an unknown name).
     """
-    _load_builtins()
     if not isinstance(name, str):
-        raise SerializationError(f"{_where()}: a class name must be a string; got {name!r}")
+        raise SerializationError(f"{at()}: a class name must be a string; got {name!r}")
     cls = _BY_NAME.get(name)
     if cls is None:
         raise SerializationError(
-            f"{_where()}: {name[:100]!r} is not a registered layer class; a model file "
+            f"{at()}: {name[:100]!r} is not a registered layer class; a model file "
             "may name only classes registered with @nnframe.register (it never imports "
             "modules or calls functions)"
         )
@@ -278,8 +234,6 @@ def to_plain(value: object, where: str) -> Any:
 def _to_plain(value: object, where: str, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise SerializationError(f"{where}: values nested deeper than {MAX_DEPTH} levels")
-    from nnframe.layers.base import Layer
-
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, np.bool_):
@@ -352,14 +306,14 @@ def _from_plain(value: object, where: str, depth: int) -> Any:
         for key in value:
             if not isinstance(key, str) or key.startswith(("__", "py/")):
                 raise SerializationError(
-                    f"{_where()}: {where} has the key {key!r}, which looks like a reference "
+                    f"{at()}: {where} has the key {key!r}, which looks like a reference "
                     "to code; a config holds plain values only"
                 )
         return {
             key: _from_plain(item, f"{where}[{key!r}]", depth + 1) for key, item in value.items()
         }
     raise SerializationError(
-        f"{_where()}: {where} is a {type(value).__name__}, not a plain JSON value"
+        f"{at()}: {where} is a {type(value).__name__}, not a plain JSON value"
     )
 
 
@@ -371,48 +325,6 @@ def _short(value: object) -> str:
 # ---------------------------------------------------------------------------------------------
 # Configs and specs
 # ---------------------------------------------------------------------------------------------
-
-
-def init_arguments(cls: type) -> tuple[str, ...] | None:
-    """Return the names ``cls(...)`` accepts as keywords; None for ``*args`` or ``**kwargs``.
-
-    For an attrs class: the ``__init__`` names (aliases) of its init fields. Otherwise:
-    the keyword-capable parameters of ``__init__``.
-    """
-    if attrs.has(cls):
-        return tuple(field.alias for field in attrs.fields(cls) if field.init)
-    parameters = list(inspect.signature(cls).parameters.values())
-    if any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in parameters):
-        return None
-    return tuple(
-        p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
-
-
-def check_config_keys(cls: type, config: object, allowed: tuple[str, ...] | None) -> None:
-    """Check that ``config`` is a dict whose keys are among ``allowed`` (None: any str).
-
-    Raises
-    ------
-    SerializationError
-        For a config that is not a dict or has unexpected keys.
-    """
-    if not isinstance(config, dict):
-        raise SerializationError(
-            f"{_where()}: the config of {cls.__name__} must be a JSON object; got "
-            f"{type(config).__name__}"
-        )
-    if allowed is None:
-        unexpected = [key for key in config if not isinstance(key, str)]
-        takes = "string keys"
-    else:
-        unexpected = [key for key in config if key not in allowed]
-        takes = ", ".join(allowed) if allowed else "no arguments"
-    if unexpected:
-        raise SerializationError(
-            f"{_where()}: the config of {cls.__name__} has unexpected keys "
-            f"{', '.join(map(repr, unexpected))}; {cls.__name__} takes {takes}"
-        )
 
 
 def layer_to_spec(layer: Layer) -> dict[str, Any]:
@@ -430,7 +342,11 @@ def layer_to_spec(layer: Layer) -> dict[str, Any]:
             f"{type(layer).__name__}.get_config() must return a dict; got "
             f"{type(config).__name__}"
         )
-    return {"class": name, "config": to_plain(config, f"{type(layer).__name__} config")}
+    where = type(layer).__name__
+    return {
+        "class": name,
+        "config": {key: to_plain(value, f"{where}.{key}") for key, value in config.items()},
+    }
 
 
 def layer_from_spec(spec: object, key: str = "") -> Layer:
@@ -450,50 +366,35 @@ def layer_from_spec(spec: object, key: str = "") -> Layer:
         ``from_config`` accepts the config; every other exception from building the layer
         is wrapped in it.
     """
-    from nnframe.layers.base import Layer
-
-    path = (*_PATH.get(), key) if key else _PATH.get()
-    with _at(path):
+    path = (*spec_path(), key) if key else spec_path()
+    with reading_at(path):
         if len(path) > MAX_DEPTH:
-            raise SerializationError(f"{_where()}: layers nested deeper than {MAX_DEPTH}")
+            raise SerializationError(f"{at()}: layers nested deeper than {MAX_DEPTH}")
         if not isinstance(spec, dict) or set(spec) != {"class", "config"}:
             found = sorted(map(str, spec)) if isinstance(spec, dict) else type(spec).__name__
             raise SerializationError(
-                f"{_where()}: a layer spec must be an object with exactly the keys 'class' "
+                f"{at()}: a layer spec must be an object with exactly the keys 'class' "
                 f"and 'config'; got {found}"
             )
         cls = lookup(spec["class"])
         config = spec["config"]
         if not isinstance(config, dict):
             raise SerializationError(
-                f"{_where()}: the config of {spec['class']!r} must be a JSON object; got "
+                f"{at()}: the config of {spec['class']!r} must be a JSON object; got "
                 f"{type(config).__name__}"
             )
+        arguments = {name: from_plain(value, name) for name, value in config.items()}
         try:
-            layer = cls.from_config(config)
+            layer = cls.from_config(arguments)
         except SerializationError:
             raise
         except Exception as error:
             raise SerializationError(
-                f"{_where()}: cannot build {spec['class']!r} from its config: "
+                f"{at()}: cannot build {spec['class']!r} from its config: "
                 f"{type(error).__name__}: {one_line(error)}"
             ) from error
         if not isinstance(layer, Layer):
             raise SerializationError(
-                f"{_where()}: {spec['class']}.from_config returned a {type(layer).__name__}"
+                f"{at()}: {spec['class']}.from_config returned a {type(layer).__name__}"
             )
         return layer
-
-
-@contextmanager
-def _at(path: tuple[str, ...]) -> Iterator[None]:
-    token = _PATH.set(path)
-    try:
-        yield
-    finally:
-        _PATH.reset(token)
-
-
-def _where() -> str:
-    path = _PATH.get()
-    return "architecture" + (f" at {'.'.join(path)}" if path else "")

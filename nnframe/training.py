@@ -31,8 +31,7 @@ from nnframe.errors import (
 )
 from nnframe.grad_mode import no_grad
 from nnframe.io import load_checkpoint
-from nnframe.layers import Layer, Sequential, Sigmoid
-from nnframe.losses import BCELoss
+from nnframe.layers import Layer
 from nnframe.rng import RNGLike, as_generator
 
 if TYPE_CHECKING:
@@ -469,38 +468,32 @@ class Trainer:
         self.history = history
         self.data_rng = generator
         self.stop_training = False
-        # No one uses the gradient with respect to the data: the first layer skips it.
-        needs_input_grad = self.model.needs_input_grad
-        self.model.needs_input_grad = False
-        try:
+        for callback in callbacks:
+            callback.on_train_begin(self)
+        for epoch in range(start, total_epochs):
             for callback in callbacks:
-                callback.on_train_begin(self)
-            for epoch in range(start, total_epochs):
-                for callback in callbacks:
-                    callback.on_epoch_begin(self, epoch)
-                logs = self._train_epoch(
-                    x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
-                )
-                if validation_data is not None:
-                    results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
-                    logs.update({f"val_{name}": value for name, value in results.items()})
-                for callback in callbacks:
-                    callback.on_epoch_end(self, epoch, logs)
-                history.record(epoch, logs)
-                if self.stop_training:
-                    break
+                callback.on_epoch_begin(self, epoch)
+            logs = self._train_epoch(
+                x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
+            )
+            if validation_data is not None:
+                results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
+                logs.update({f"val_{name}": value for name, value in results.items()})
             for callback in callbacks:
-                callback.on_train_end(self)
-        finally:
-            self.model.needs_input_grad = needs_input_grad
+                callback.on_epoch_end(self, epoch, logs)
+            history.record(epoch, logs)
+            if self.stop_training:
+                break
+        for callback in callbacks:
+            callback.on_train_end(self)
         return history
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
         """Take one optimizer step on one batch and return its loss.
 
         The step of :meth:`fit`, without its data checks, metrics or callbacks:
-        ``optimizer.zero_grad()``, forward, loss, backward (fused through a final Sigmoid
-        for ``BCELoss``; no gradient for the data), ``optimizer.step()``. The model runs
+        ``optimizer.zero_grad()``, forward, loss, backward (no gradient for the data),
+        ``optimizer.step()``. The model runs
         in the mode it is in. As in PyTorch, only the optimizer's parameters are zeroed.
 
         Raises
@@ -509,12 +502,7 @@ class Trainer:
             When the loss is not finite (unless ``stop_on_nan=False``); the weights are
             left as they were before this batch.
         """
-        needs_input_grad = self.model.needs_input_grad
-        self.model.needs_input_grad = False
-        try:
-            return self._step(x, y)[0]
-        finally:
-            self.model.needs_input_grad = needs_input_grad
+        return self._step(x, y)[0]
 
     def _step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         self.optimizer.zero_grad()
@@ -525,19 +513,9 @@ class Trainer:
             model.clear_cache()
             self.loss.clear_cache()
             raise TrainingDivergedError(f"the training loss became {value}")
-        if (
-            isinstance(model, Sequential)
-            and len(model) > 1
-            and isinstance(model.layers[-1], Sigmoid)
-            and isinstance(self.loss, BCELoss)
-        ):
-            # d loss / d logits = (p - y) / n: one subtraction, exact where p is 0 or 1,
-            # instead of dividing by p (1 - p) in the loss and multiplying it back.
-            grad = self.loss.backward_through_sigmoid()
-            model.layers[-1].clear_cache()
-            model.backward(grad, start=-2)
-        else:
-            model.backward(self.loss.backward())
+        # No gradient for the data (nobody reads it), and the fused gradient when the
+        # model ends in the activation the loss can fuse with (nnframe.fused).
+        model.backward(self.loss.backward())
         self.optimizer.step()
         return value, pred
 

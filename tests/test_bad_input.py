@@ -736,7 +736,7 @@ CASES = [
          "Linear(3 -> 4)", "(batch, 3)"),
     case("summary(2**62)", lambda w: w.model.summary(2**62), P, "summary", "GiB"),
     case("backward of a wrong shape", lambda w: (w.small.train()(X), w.small.backward(
-        np.ones((8, 3))))[1], ShapeError, "Linear(3 -> 2)", "(8, 2)", "(8, 3)"),
+        np.ones((8, 3)), input_grad=True))[1], ShapeError, "Linear(3 -> 2)", "(8, 2)", "(8, 3)"),
 ]
 
 

@@ -39,7 +39,7 @@ def test_trainer_fit_is_bit_identical_to_a_plain_loop(dtype, optimizer):
             for p in plain_model.parameters():
                 p.grad[...] = 0
             loss(plain_model(xb), yb)
-            grad_x = plain_model.backward(loss.backward())
+            grad_x = plain_model.backward(loss.backward(), input_grad=True)
             assert grad_x is not None and grad_x.shape == xb.shape
             opt.step()
     for (name, fast), (_, plain) in zip(
@@ -47,6 +47,36 @@ def test_trainer_fit_is_bit_identical_to_a_plain_loop(dtype, optimizer):
     ):
         assert fast.value.dtype == dtype
         np.testing.assert_array_equal(fast.value, plain.value, err_msg=name)
+
+
+def test_the_fused_gradient_reaches_a_hand_written_loop_exactly():
+    # Saturated predictions: the unfused chain rule would divide by p (1 - p) at the
+    # clipped p and multiply back; the fused gradient is exactly (p - y) / n.
+    model = nf.Sequential(nf.Linear(1, 1, rng=0, dtype=np.float64), nf.Sigmoid())
+    model[0].weight.value[...] = 100.0
+    x, y = np.array([[1.0], [-1.0]]), np.array([[0.0], [1.0]])
+    loss = nf.BCELoss()
+    p = model(x)
+    loss(p, y)
+    model.backward(loss.backward())
+    expected = np.sum((p - y) / 2 * x)  # d loss / d weight through z = weight * x
+    assert model[0].weight.grad[0, 0] == pytest.approx(expected, rel=1e-15)
+
+
+def test_a_changed_gradient_leaves_the_fused_offer_unclaimed():
+    model = nf.Sequential(nf.Linear(2, 1, rng=0, dtype=np.float64), nf.Sigmoid())
+    x, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([[0.0], [1.0]])
+    loss = nf.BCELoss()
+    p = model(x)
+    loss(p, y)
+    grad = loss.backward()
+    model.backward(grad * 2.0)  # a new array: the plain chain rule, scaled by 2
+    scaled = model[0].weight.grad.copy()
+    model.zero_grad()
+    p = model(x)
+    loss(p, y)
+    model.backward(loss.backward())
+    np.testing.assert_allclose(scaled, 2 * model[0].weight.grad, rtol=1e-12)
 
 
 def test_fused_sigmoid_bce_gradient_matches_the_unfused_one():
@@ -59,7 +89,7 @@ def test_fused_sigmoid_bce_gradient_matches_the_unfused_one():
     fused.train_on_batch(x, y)
     loss = nf.BCELoss()
     loss(models[1](x), y)
-    models[1].backward(loss.backward())
+    models[1].backward(loss.backward() + 0.0)  # a copy: the offer is not claimed
     nf.SGD(models[1].parameters(), lr=0.5).step()
     for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
         np.testing.assert_allclose(p.value, q.value, rtol=1e-12, atol=1e-15)
@@ -77,10 +107,10 @@ def test_outputs_and_input_gradients_are_never_overwritten_by_later_calls():
     x2, _ = data(np.float32, seed=2)
     y1 = model(x1)
     y1_copy = y1.copy()
-    g1 = model.backward(np.ones_like(y1))
+    g1 = model.backward(np.ones_like(y1), input_grad=True)
     g1_copy = g1.copy()
     y2 = model(x2)
-    g2 = model.backward(np.full_like(y2, 2.0))
+    g2 = model.backward(np.full_like(y2, 2.0), input_grad=True)
     np.testing.assert_array_equal(y1, y1_copy)
     np.testing.assert_array_equal(g1, g1_copy)
     assert not np.shares_memory(y1, y2) and not np.shares_memory(g1, g2)
@@ -103,29 +133,70 @@ def test_what_is_reused_parameter_gradients_and_layer_work_arrays():
     assert layer.weight.grad is grad_array
     np.testing.assert_array_equal(grad_array, first)
     layer(x)
-    returned = layer.backward(np.ones((2, 3), np.float32))  # accumulates through work array
+    # accumulates through the work array
+    returned = layer.backward(np.ones((2, 3), np.float32), input_grad=True)
     np.testing.assert_array_equal(layer.weight.grad, 2 * first)
     work = layer.scratch("grad_weight", layer.weight.shape, layer.weight.dtype)
     assert not np.shares_memory(work, returned) and not np.shares_memory(work, grad_array)
 
 
-def test_trainer_asks_no_input_gradient_and_restores_the_setting():
+def count_input_gradients(monkeypatch):
+    """Count the input-gradient products of Linear layers (what the first layer skips)."""
+    calls = []
+    original = nf.functional.linear_grad_input
+
+    def counting(grad_y, weight):
+        calls.append(weight.shape)
+        return original(grad_y, weight)
+
+    monkeypatch.setattr(nf.functional, "linear_grad_input", counting)
+    return calls
+
+
+def test_the_documented_loop_computes_no_input_gradient_for_the_data(monkeypatch):
+    x, y = data(np.float32)
+    model, loss, opt = build(np.float32, "sgd")  # Linear(6, 8), Linear(8, 5), Linear(5, 3)
+    calls = count_input_gradients(monkeypatch)
+    opt.zero_grad()
+    loss_value = loss(model(x), y)
+    returned = model.backward(loss.backward())
+    opt.step()
+    assert np.isfinite(loss_value) and returned is None
+    # The two upper Linears hand a gradient down; the first, which sees the data, does not.
+    assert calls == [(3, 5), (5, 8)]
+
+
+def test_the_trainer_and_an_explicit_request_count_as_documented(monkeypatch):
     x, y = data(np.float32)
     model, loss, opt = build(np.float32, "sgd")
-    seen = []
-    first = model[0]
-    original = first.backward
-
-    def spy(grad_y):
-        seen.append(first.needs_input_grad)
-        return original(grad_y)
-
-    first.backward = spy
+    calls = count_input_gradients(monkeypatch)
     nf.Trainer(model, loss, opt).fit(x, y, epochs=1, batch_size=16, progress=False)
-    assert seen == [False, False, False]
-    assert model.needs_input_grad and first.needs_input_grad
+    assert len(calls) == 2 * 3  # three batches, never the first layer
+    calls.clear()
     loss(model(x), y)
-    assert model.backward(loss.backward()) is not None
+    grad_x = model.backward(loss.backward(), input_grad=True)
+    assert grad_x.shape == x.shape and calls == [(3, 5), (5, 8), (8, 6)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_hand_loop_and_the_trainer_are_bit_identical(dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 4)).astype(dtype)
+    y = rng.integers(0, 2, (40, 1))
+    models = [nf.mlp([4, 6, 1], output_activation="sigmoid", rng=0, dtype=dtype)
+              for _ in range(2)]
+    trainer = nf.Trainer(models[0], nf.BCELoss(), nf.Adam(models[0].parameters(), lr=0.05))
+    trainer.fit(x, y, epochs=2, batch_size=8, shuffle=False, progress=False)
+    model, loss = models[1], nf.BCELoss()
+    opt = nf.Adam(model.parameters(), lr=0.05)
+    for _ in range(2):
+        for xb, yb in nf.batches(x, y, 8):
+            opt.zero_grad()
+            loss(model(xb), yb)
+            model.backward(loss.backward())
+            opt.step()
+    for p, q in zip(models[0].parameters(), model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.value, q.value)
 
 
 def test_a_float32_training_step_has_no_float64_arrays():
@@ -140,9 +211,9 @@ def test_a_float32_training_step_has_no_float64_arrays():
             seen.append(("forward", out.dtype))
             return out
 
-        def spy_backward(g, _b=backward):
+        def spy_backward(g, _b=backward, **options):
             seen.append(("grad_y", g.dtype))
-            out = _b(g)
+            out = _b(g, **options)
             if out is not None:
                 seen.append(("grad_x", out.dtype))
             return out

@@ -14,7 +14,7 @@ X = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
 
 class SignFlippedLinear(nf.Linear):
     def backward(self, grad_y):
-        return -super().backward(grad_y)
+        return -super().backward(grad_y, input_grad=True)
 
 
 class MissingBiasGradLinear(nf.Linear):

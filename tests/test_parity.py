@@ -82,7 +82,7 @@ def test_L_model_backward_matches_the_sequential_backward(
     model = sw.to_sequential(parameters)
     out = model(X.T)
     # The gradient of the mean cost with respect to the model's output (its Sigmoid's).
-    grad_x = model.backward(-(Y / AL - (1 - Y) / (1 - AL)).T / m)
+    grad_x = model.backward(-(Y / AL - (1 - Y) / (1 - AL)).T / m, input_grad=True)
 
     for l, linear in enumerate(linears(model), start=1):  # noqa: E741
         np.testing.assert_allclose(linear.weight.grad, grads[f"dW{l}"], rtol=1e-12, atol=1e-12)
@@ -99,7 +99,7 @@ def test_a_parity_test_expecting_equal_dA_would_fail_for_the_right_reason() -> N
     grads = sw.L_model_backward(AL, Y, caches)
     model = sw.to_sequential(parameters)
     model(X.T)
-    grad_x = model.backward(-(Y / AL - (1 - Y) / (1 - AL)).T / 5)
+    grad_x = model.backward(-(Y / AL - (1 - Y) / (1 - AL)).T / 5, input_grad=True)
     np.testing.assert_allclose(grad_x * 5, grads["dA0"].T, rtol=1e-12)
     assert not np.allclose(grad_x, grads["dA0"].T)
 

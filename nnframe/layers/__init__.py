@@ -10,11 +10,13 @@ from nnframe.layers.activations import (
     Softmax,
     Tanh,
 )
-from nnframe.layers.base import Layer, Summary, layer
+from nnframe.layers.base import Layer, layer
 from nnframe.layers.containers import Sequential
 from nnframe.layers.linear import Linear
 from nnframe.layers.regularization import BatchNorm1d, Dropout
 from nnframe.layers.reshape import Flatten
+from nnframe.layers.spec import InputSpec
+from nnframe.layers.summary import Summary
 
 __all__ = [
     "BatchNorm1d",
@@ -23,6 +25,7 @@ __all__ = [
     "Flatten",
     "GELU",
     "Identity",
+    "InputSpec",
     "Layer",
     "LeakyReLU",
     "Linear",

@@ -8,14 +8,15 @@ import numpy as np
 from attrs import field
 
 from nnframe import functional as F
-from nnframe.checks import format_shape, is_integer, real
+from nnframe.checks import format_shape, is_integer, real, real_array
 from nnframe.errors import ArgumentTypeError, ShapeError
 from nnframe.layers.base import Layer, layer
-from nnframe.layers.validation import as_grad, as_input
+from nnframe.registry import register
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 
+@register
 @layer
 class ReLU(Layer):
     """Rectified linear unit.
@@ -32,18 +33,17 @@ class ReLU(Layer):
     kinks: ClassVar[tuple[float, ...]] = (0.0,)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         y = F.relu(x)
         self.save_for_backward(y=y)
         return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         y = self.saved("y")
-        grad_y = as_grad(self, grad_y, y.shape, y.dtype)
         # Multiplying by the mask is many times faster than masked assignment.
         return grad_y * (y > 0)
 
 
+@register
 @layer
 class Sigmoid(Layer):
     """Logistic sigmoid.
@@ -52,6 +52,8 @@ class Sigmoid(Layer):
 
     Notes
     -----
+    Its ``link`` is ``"sigmoid"``: after ``BCELoss``, the gradient with respect to the
+    input is taken from the loss as ``(p - target) / n`` (see :mod:`nnframe.fused`).
     For very negative ``x`` the intermediate ``exp(-x)`` overflows to ``inf`` and the
     result is exactly 0.0; the overflow warning is suppressed, so any finite input is
     safe. The cache is the output: ``dy/dx = y * (1 - y)``.
@@ -63,18 +65,19 @@ class Sigmoid(Layer):
     array([[0. , 0.5, 1. ]])
     """
 
+    link: ClassVar[str | None] = "sigmoid"
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         y = F.sigmoid(x)
         self.save_for_backward(y=y)
         return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         y = self.saved("y")
-        grad_y = as_grad(self, grad_y, y.shape, y.dtype)
         return grad_y * F.sigmoid_grad(y)
 
 
+@register
 @layer
 class Tanh(Layer):
     """Hyperbolic tangent.
@@ -89,14 +92,12 @@ class Tanh(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         y = F.tanh(x)
         self.save_for_backward(y=y)
         return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         y = self.saved("y")
-        grad_y = as_grad(self, grad_y, y.shape, y.dtype)
         return grad_y * F.tanh_grad(y)
 
 
@@ -118,6 +119,7 @@ def _axis(value: object) -> int:
     return int(value)
 
 
+@register
 @layer
 class LeakyReLU(Layer):
     """Leaky rectified linear unit.
@@ -147,7 +149,6 @@ class LeakyReLU(Layer):
     negative_slope: float = field(default=0.01, converter=_negative_slope)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         y = F.leaky_relu(x, self.negative_slope)
         if self.negative_slope >= 0:
             self.save_for_backward(y=y)
@@ -157,13 +158,13 @@ class LeakyReLU(Layer):
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         z = self.saved("y" if self.negative_slope >= 0 else "x")
-        grad_y = as_grad(self, grad_y, z.shape, z.dtype)
         return grad_y * F.leaky_relu_grad(z, self.negative_slope)
 
     def __repr__(self) -> str:
         return f"LeakyReLU(negative_slope={self.negative_slope!r})"
 
 
+@register
 @layer
 class ELU(Layer):
     """Exponential linear unit.
@@ -195,7 +196,6 @@ class ELU(Layer):
     alpha: float = field(default=1.0, converter=_alpha)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         y = F.elu(x, self.alpha)
         if self.alpha >= 0:
             self.save_for_backward(y=y)
@@ -205,17 +205,14 @@ class ELU(Layer):
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         if self.alpha >= 0:
-            y = self.saved("y")
-            grad_y = as_grad(self, grad_y, y.shape, y.dtype)
-            return grad_y * F.elu_grad_from_output(y, self.alpha)
-        x = self.saved("x")
-        grad_y = as_grad(self, grad_y, x.shape, x.dtype)
-        return grad_y * F.elu_grad(x, self.alpha)
+            return grad_y * F.elu_grad_from_output(self.saved("y"), self.alpha)
+        return grad_y * F.elu_grad(self.saved("x"), self.alpha)
 
     def __repr__(self) -> str:
         return f"ELU(alpha={self.alpha!r})"
 
 
+@register
 @layer
 class GELU(Layer):
     """Gaussian error linear unit, in its tanh approximation.
@@ -237,19 +234,18 @@ class GELU(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         self.save_for_backward(x=x)
         return F.gelu(x)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         x = self.saved("x")
-        grad_y = as_grad(self, grad_y, x.shape, x.dtype)
         return grad_y * F.gelu_grad(x)
 
     def __repr__(self) -> str:
         return "GELU()"
 
 
+@register
 @layer
 class Softmax(Layer):
     """Softmax along one axis.
@@ -279,7 +275,6 @@ class Softmax(Layer):
         return self.axis != 0
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         if not -x.ndim < self.axis < x.ndim and self.axis != 0:
             problem = (
                 "the batch axis (pass axis=0 to normalise across the batch on purpose)"
@@ -296,13 +291,13 @@ class Softmax(Layer):
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         y = self.saved("y")
-        grad_y = as_grad(self, grad_y, y.shape, y.dtype)
         return F.softmax_grad(y, grad_y, axis=self.axis)
 
     def __repr__(self) -> str:
         return f"Softmax(axis={self.axis})"
 
 
+@register
 @layer
 class Identity(Layer):
     """The identity: ``y = x``, and ``grad_x = grad_y``.
@@ -320,16 +315,17 @@ class Identity(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return as_input(self, x)
+        return x
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        # Without a cache the forward shape is unknown: check what can be checked.
-        grad = grad_y if isinstance(grad_y, np.ndarray) else np.asarray(grad_y)
+        # Without a forward pass the checks have no output to compare with: check here
+        # what can be checked.
+        grad = real_array(grad_y, f"{self!r}: the gradient")
         if grad.ndim == 0:
             raise ShapeError(
                 f"{self!r}: expected a gradient with a batch dimension; got a 0-d array"
             )
-        return as_grad(self, grad, grad.shape, grad.dtype)
+        return grad
 
     def __repr__(self) -> str:
         return "Identity()"

@@ -1,40 +1,37 @@
-"""Layer, the base class every nnframe layer derives from, and the ``@layer`` decorator."""
+"""Layer, the base class of every nnframe layer: the contract, checked in one place."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, TypeVar
+import functools
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
 
-from nnframe import registry
+from nnframe import fused
 from nnframe.cache import Cached
-from nnframe.checks import (
-    DEFAULT_DTYPE,
-    array_size,
-    boolean,
-    float_dtype,
-    format_shape,
-    positive_int,
-    state_mismatch,
-)
-from nnframe.errors import (
-    ArgumentTypeError,
-    SerializationError,
-    StateDictError,
-)
-from nnframe.grad_mode import no_grad
+from nnframe.checks import boolean, float_dtype, matching_arrays
+from nnframe.errors import ArgumentTypeError, StateDictError
+from nnframe.grad_mode import is_grad_enabled
+from nnframe.layers import summary as summaries
+from nnframe.layers.config import check_config_keys, constructor_arguments, init_arguments
+from nnframe.layers.spec import InputSpec, check_grad
 from nnframe.parameter import Buffer, Parameter
 
-__all__ = ["Layer", "Summary", "layer"]
+__all__ = ["Layer", "layer", "slot_names"]
 
 T = TypeVar("T")
 L = TypeVar("L", bound="Layer")
 
 # Attributes the base class keeps for itself; discovery skips them.
-_BASE_ATTRIBUTES = frozenset({"training", "needs_input_grad", "_cache", "_scratch"})
+_BASE_ATTRIBUTES = frozenset({"training", "needs_input_grad", "_cache", "_scratch", "_output"})
+
+# How many backward calls are running in this thread: a call made from inside another
+# layer's backward (a container's) returns the input gradient unless told otherwise.
+_backward = threading.local()
 
 
 def layer(cls: type[T]) -> type[T]:
@@ -59,7 +56,8 @@ def layer(cls: type[T]) -> type[T]:
     return attrs.define(cls, eq=False)
 
 
-def _slot_names(cls: type) -> Iterator[str]:
+def slot_names(cls: type) -> Iterator[str]:
+    """Yield the names of the slots declared by ``cls`` and its bases (attrs makes slots)."""
     for klass in cls.__mro__:
         slots = klass.__dict__.get("__slots__", ())
         for name in (slots,) if isinstance(slots, str) else slots:
@@ -69,6 +67,57 @@ def _slot_names(cls: type) -> Iterator[str]:
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(forward)
+    def checked(self: Layer, x: Any) -> Any:
+        spec = self.input_spec
+        if spec is None:  # a container: its sub-layers check what they are given
+            return forward(self, x)
+        x = spec.check(self, x)
+        y = forward(self, x)
+        # The output is what the gradient of the next backward is checked against (and
+        # how a fused gradient finds the layer that made the prediction). Not kept
+        # under no_grad: inference holds no activations.
+        self._output = y if is_grad_enabled() else None
+        return y
+
+    return checked
+
+
+def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(backward)
+    def checked(self: Layer, grad_y: Any, *, input_grad: bool | None = None) -> Any:
+        depth = getattr(_backward, "depth", 0)
+        wanted = depth > 0 if input_grad is None else bool(input_grad)
+        output = self._output
+        if output is not None:
+            if self.link is not None:
+                through = fused.claim(grad_y, output, self.link)
+                if through is not None:
+                    self._cache = self._output = None
+                    return through if wanted else None
+            grad_y = check_grad(self, grad_y, output)
+        self.needs_input_grad = wanted
+        _backward.depth = depth + 1
+        try:
+            grad_x = backward(self, grad_y)
+        finally:
+            _backward.depth = depth
+        self._output = None
+        return grad_x if wanted else None
+
+    return checked
+
+
+def _retarget_class_cell(function: Callable[..., Any], old: type, new: type) -> None:
+    # attrs rebuilds a slotted class and points the methods' ``__class__`` cells (what
+    # zero-argument super() reads) at the new class; it cannot see into our wrapper, so
+    # the wrapped method's cell is moved here the same way.
+    for cell in getattr(function, "__closure__", None) or ():
+        if cell.cell_contents is old:
+            cell.cell_contents = new
 
 
 class Layer(Cached):
@@ -83,15 +132,25 @@ class Layer(Cached):
     ``@nnframe.layer`` or with a plain ``@attrs.define``: parameters and sub-layers are
     found automatically, recursively, in definition order, each once even when shared.
 
+    Every subclass's ``forward`` and ``backward`` are wrapped once, when the class is
+    defined, by the same checks: the input against the class's :attr:`input_spec`, the
+    output gradient against the last forward output (shape, and cast to its dtype), and
+    the decision whether the input gradient is wanted. Built-in and custom layers are
+    checked alike, and their bodies hold the maths only.
+
     Attributes
     ----------
     training : bool
         Training mode (True) or evaluation mode (False); see :meth:`train`.
     needs_input_grad : bool
-        Whether ``backward`` must return the gradient with respect to the input (True by
-        default). When False, a layer may skip that work and return None: ``Sequential``
-        passes its own setting to its first layer, and ``Trainer.fit`` turns it off for
-        the model it trains, since no one uses the gradient of the data.
+        Whether the running ``backward`` must compute the gradient with respect to the
+        input; set by the checks before the body runs. A layer may skip that work when
+        it is False (Linear skips a matrix product) and return None.
+    input_spec : InputSpec or None
+        Class attribute: what ``forward`` accepts. The default takes any real array with
+        a batch axis; ``Linear`` declares ``(batch, ..., in_features)``. A container
+        whose sub-layers see its input and its output gradient unchanged declares None:
+        its sub-layers check them, and errors name the sub-layer's place.
     kinks : tuple of float
         Class attribute: input values where the layer is not differentiable (``(0.0,)``
         for ReLU). Gradient checks keep inputs away from them.
@@ -101,6 +160,10 @@ class Layer(Cached):
     batch_independent : bool
         Class attribute: example ``i`` of the output depends on example ``i`` of the input
         alone (False for BatchNorm in training mode).
+    link : str or None
+        Class attribute: the activation this layer applies (``"sigmoid"``), when a loss
+        may hand it the gradient with respect to its input directly (see
+        :mod:`nnframe.fused`); None for most layers.
 
     Examples
     --------
@@ -110,28 +173,51 @@ class Layer(Cached):
     ...         return 2 * x
     ...     def backward(self, grad_y):
     ...         return 2 * grad_y
-    >>> Double()(np.array([[1.0, -1.0]]))
-    array([[ 2., -2.]])
+    >>> layer = Double()
+    >>> y = layer(np.array([[1.0, -1.0]]))
+    >>> layer.backward(np.ones_like(y), input_grad=True)
+    array([[2., 2.]])
     """
 
+    input_spec: ClassVar[InputSpec | None] = InputSpec()
     kinks: ClassVar[tuple[float, ...]] = ()
     stochastic: ClassVar[bool] = False
     batch_independent: ClassVar[bool] = True
+    link: ClassVar[str | None] = None
 
-    # A class-level default, so that attrs subclasses (whose generated __init__ does not
-    # call ours) start in training mode.
+    # Class-level defaults, so that attrs subclasses (whose generated __init__ does not
+    # call ours) start in training mode with nothing cached.
     training: bool = True
     needs_input_grad: bool = True
     _scratch: dict[str, np.ndarray] | None = None
+    _output: Any = None
 
     def __init__(self) -> None:
         self.training = True
         self._cache = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("forward", _checked_forward), ("backward", _checked_backward)):
+            method = cls.__dict__.get(name)
+            if method is None:
+                continue
+            owner = getattr(method, "__nnframe_owner__", None)
+            if owner is None:
+                method = wrap(method)
+                setattr(cls, name, method)
+            elif owner is not cls:  # attrs rebuilt the class for its slots
+                _retarget_class_cell(method.__wrapped__, owner, cls)
+            method.__nnframe_owner__ = cls  # type: ignore[union-attr]
+
     # -- the contract -----------------------------------------------------------------
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the layer's output and cache what ``backward`` needs.
+
+        Before the body runs, ``x`` has been checked against :attr:`input_spec` (a
+        ``ShapeError`` or ``DTypeError`` naming the layer otherwise) and converted to an
+        array of the dtype the layer computes in.
 
         Parameters
         ----------
@@ -144,29 +230,46 @@ class Layer(Cached):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
-        """Back-propagate ``grad_y``, the gradient of the loss with respect to the output.
+    if TYPE_CHECKING:
+        # A subclass writes backward(self, grad_y); the checks that wrap it add the
+        # keyword input_grad. Typed loosely, so that both type-check.
+        backward: Callable[..., Any]
+    else:
 
-        Adds each parameter's gradient into its ``Parameter.grad`` (accumulating, never
-        overwriting), releases the cache, and never divides by the batch size.
+        def backward(self, grad_y: np.ndarray, *, input_grad: bool | None = None) -> Any:
+            """Back-propagate ``grad_y``, the gradient of the loss with respect to the output.
 
-        Parameters
-        ----------
-        grad_y : ndarray
-            Same shape as the output of the matching ``forward``. It is never modified.
+            Adds each parameter's gradient into its ``Parameter.grad`` (accumulating, never
+            overwriting), releases the cache, and never divides by the batch size. Before
+            the body runs, ``grad_y`` has been checked against the last forward output (same
+            shape; cast to its dtype).
 
-        Returns
-        -------
-        ndarray or None
-            The gradient with respect to the forward input, shaped like it; None only
-            when ``needs_input_grad`` is False and the layer skipped that work.
+            Parameters
+            ----------
+            grad_y : ndarray
+                Same shape as the output of the matching ``forward``. It is never modified.
+            input_grad : bool, optional
+                Whether to return the gradient with respect to the forward input. By default
+                it is returned when the call comes from another layer's backward (a
+                container's: every layer but the first of a chain needs it) and not when you
+                call ``backward`` yourself: a training loop does not pay for a gradient of the
+                data that nobody reads. Pass ``input_grad=True`` to get it. A subclass's
+                ``backward`` takes only ``grad_y`` and reads :attr:`needs_input_grad`.
 
-        Raises
-        ------
-        CacheMissError
-            When there is no cached forward pass (a layer that caches nothing may allow it).
-        """
-        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+            Returns
+            -------
+            ndarray or None
+                The gradient with respect to the forward input, shaped like it, when wanted;
+                None otherwise.
+
+            Raises
+            ------
+            CacheMissError
+                When there is no cached forward pass (a layer that caches nothing may allow it).
+            ShapeError
+                When ``grad_y``'s shape is not the forward output's.
+            """
+            raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Run :meth:`forward`."""
@@ -177,10 +280,9 @@ class Layer(Cached):
     def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """Return this layer's work array ``name``, reused while shape and dtype stay the same.
 
-        For intermediate results that never leave the layer (the weight gradient before
-        it is added into ``grad``): reusing one array across steps saves an allocation,
-        and for large arrays the page faults of fresh memory. Never return it to a caller
-        or store it in the cache. Its contents are undefined on return.
+        For results that never leave the layer (a weight gradient before it is added into
+        ``grad``): no allocation, no page faults. Never return it or cache it; its
+        contents are undefined on return.
         """
         arrays = self._scratch
         if arrays is None:
@@ -197,7 +299,7 @@ class Layer(Cached):
     def clear_cache(self) -> None:
         """Drop the caches of this layer and its sub-layers."""
         for _, sub in self.named_layers():
-            sub._cache = None
+            sub._cache = sub._output = None
 
     # -- discovery --------------------------------------------------------------------
 
@@ -347,89 +449,57 @@ class Layer(Cached):
         own = {
             name: obj for name, obj in self.walk() if isinstance(obj, Parameter | Buffer)
         }
-        problems = []
-        if strict:
-            problems += [f"missing: {name!r}" for name in own if name not in state]
-            problems += [f"unexpected: {name!r}" for name in state if name not in own]
-        arrays = {}
-        for name in own.keys() & state.keys():
-            try:
-                array = np.asarray(state[name])
-            except (ValueError, TypeError):
-                problems.append(f"{name!r}: not a rectangular array in the state dict")
-                continue
-            problem = state_mismatch(name, array, own[name].value, "in the model")
-            if problem is not None:
-                problems.append(problem)
-            arrays[name] = array
+        arrays, problems = matching_arrays(
+            state, {name: obj.value for name, obj in own.items()}, strict, "in the model"
+        )
         if problems:
             raise StateDictError(
                 f"{type(self).__name__}.load_state_dict: the state dict does not match the "
-                "model; nothing was loaded:\n  " + "\n  ".join(sorted(problems))
+                "model; nothing was loaded:\n  " + "\n  ".join(problems)
             )
         for name, array in arrays.items():
             own[name].value[...] = array
 
-    # -- configuration (the architecture nnframe.save writes) ------------------------
+    # -- configuration (the architecture a model file records) -----------------------
 
     def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments that rebuild this layer, as JSON-plain values.
+        """Return the constructor arguments that rebuild this layer: ``cls(**config)``.
 
-        :func:`nnframe.save` writes it and :meth:`from_config` reads it back; the weights
-        travel separately. For an attrs layer it is derived from the init fields (dtypes
-        become names such as ``"float32"``; a ``numpy.random.Generator`` becomes None, so
-        the rebuilt layer draws fresh entropy, while an int seed is kept). A layer with a
-        plain ``__init__`` that takes arguments writes its own.
+        :func:`nnframe.save` writes it, through :mod:`nnframe.registry`, which turns the
+        values into JSON (sub-layers into specs, dtypes into names) and refuses what
+        cannot be written; the weights travel separately. For an attrs layer it is the
+        init fields; a layer with a plain ``__init__`` that takes arguments writes its own.
 
         Returns
         -------
-        dict of str to JSON-plain value
+        dict of str to value
 
         Raises
         ------
         SerializationError
-            When a value cannot be written (a function, an array, an object), or a plain
-            ``__init__`` takes arguments and ``get_config`` is not overridden.
+            When a plain ``__init__`` takes arguments and ``get_config`` is not overridden.
 
         Examples
         --------
         >>> import nnframe as nf
-        >>> nf.Sequential(nf.Linear(3, 2, rng=0), nf.ReLU()).get_config()
-        {'layers': [{'class': 'Linear', 'config': {'in_features': 3, 'out_features': 2,
-          'bias': True, 'dtype': 'float32'}}, {'class': 'ReLU', 'config': {}}]}
+        >>> nf.Dropout(0.25, rng=3).get_config()
+        {'p': 0.25, 'rng': 3}
         """
-        cls = type(self)
-        if attrs.has(cls):
-            return {
-                field.alias: registry.to_plain(
-                    getattr(self, field.name), f"{cls.__name__}.{field.alias}"
-                )
-                for field in attrs.fields(cls)
-                if field.init
-            }
-        if registry.init_arguments(cls) == ():
-            return {}
-        raise SerializationError(
-            f"{cls.__name__} has a plain __init__ with arguments; override get_config() to "
-            "return them as a dict of plain values (and from_config() if cls(**config) "
-            "does not rebuild it)"
-        )
+        return constructor_arguments(self)
 
     @classmethod
     def from_config(cls: type[L], config: Mapping[str, Any]) -> L:
         """Build a layer from the output of :meth:`get_config`: ``cls(**config)``.
 
-        The keys must be constructor arguments, and the values plain; a nested layer spec
-        (``{"class": ..., "config": ...}``) is built through the registry. Override it
-        together with ``get_config`` when the two do not map one to one.
+        Override it together with ``get_config`` when the two do not map one to one.
 
         Raises
         ------
         SerializationError
-            For unexpected keys or values that are not plain.
+            For keys the constructor does not take.
         """
-        registry.check_config_keys(cls, config, registry.init_arguments(cls))
-        return cls(**{key: registry.from_plain(value, key) for key, value in config.items()})
+        check_config_keys(cls, config, init_arguments(cls))
+        return cls(**config)
 
     def astype(self: L, dtype: np.typing.DTypeLike) -> L:
         """Convert every parameter, gradient and buffer to the float ``dtype``, in place.
@@ -460,7 +530,7 @@ class Layer(Cached):
         cls = type(self)
         clone = cls.__new__(cls)
         memo[id(self)] = clone
-        for name in _slot_names(cls):
+        for name in slot_names(cls):
             if hasattr(self, name):
                 object.__setattr__(clone, name, copy.deepcopy(getattr(self, name), memo))
         for name, value in getattr(self, "__dict__", {}).items():
@@ -476,12 +546,18 @@ class Layer(Cached):
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def _summary_rows(self, x: np.ndarray, name: str) -> tuple[np.ndarray, list[SummaryRow]]:
+    def summary_rows(
+        self, x: np.ndarray, name: str
+    ) -> tuple[np.ndarray, list[summaries.SummaryRow]]:
+        """Run ``forward(x)`` and describe this layer as rows of :meth:`summary`'s table.
+
+        A leaf layer is one row; containers override it to list their children.
+        """
         y = self.forward(x)
         count = sum(p.size for p in self.parameters())
-        return y, [SummaryRow(name, repr(self), tuple(y.shape[1:]), count)]
+        return y, [summaries.SummaryRow(name, repr(self), tuple(y.shape[1:]), count)]
 
-    def summary(self, input_shape: int | tuple[int, ...]) -> Summary:
+    def summary(self, input_shape: int | tuple[int, ...]) -> summaries.Summary:
         """Tabulate the layers, their output shapes and parameter counts.
 
         Runs one forward pass of a batch of zeros through a copy in evaluation mode, so
@@ -508,64 +584,4 @@ class Layer(Cached):
         ---------------------------------------
         Total parameters: 15
         """
-        given: object = input_shape
-        dims = given if isinstance(given, tuple | list) else (given,)
-        shape = tuple(positive_int(d, f"summary: input_shape[{i}]") for i, d in enumerate(dims))
-        probe = copy.deepcopy(self).eval()
-        params = probe.parameters()
-        dtype = params[0].dtype if params else DEFAULT_DTYPE
-        array_size((1, *shape), dtype, "summary")
-        with no_grad():
-            _, rows = probe._summary_rows(np.zeros((1, *shape), dtype=dtype), "")
-        return Summary(rows, sum(p.size for p in params))
-
-
-@attrs.frozen
-class SummaryRow:
-    """One row of a :class:`Summary`: a layer's name, description, output shape, size."""
-
-    name: str
-    description: str
-    output_shape: tuple[int, ...]
-    parameters: int
-
-
-@attrs.frozen
-class Summary:
-    """The table :meth:`Layer.summary` returns; ``str()`` gives the text.
-
-    Parameters
-    ----------
-    rows : list of SummaryRow
-        One per layer (leaf layers of containers), in order.
-    total_parameters : int
-        The number of parameter elements, shared parameters counted once.
-
-    Examples
-    --------
-    >>> import nnframe as nf
-    >>> nf.Sequential(nf.Linear(3, 2, rng=0), nf.Tanh()).summary(3).total_parameters
-    8
-    """
-
-    rows: list[SummaryRow]
-    total_parameters: int
-
-    def __str__(self) -> str:
-        layers = [f"{row.name}  {row.description}".strip() for row in self.rows]
-        shapes = [format_shape(("batch", *row.output_shape)) for row in self.rows]
-        counts = [f"{row.parameters:,}" for row in self.rows]
-        w0 = max(len("Layer"), *(len(s) for s in layers))
-        w1 = max(len("Output shape"), *(len(s) for s in shapes))
-        w2 = max(len("Params"), *(len(s) for s in counts))
-        header = f"{'Layer':<{w0}}  {'Output shape':<{w1}}  {'Params':>{w2}}"
-        rule = "-" * len(header)
-        body = [
-            f"{a:<{w0}}  {b:<{w1}}  {c:>{w2}}"
-            for a, b, c in zip(layers, shapes, counts, strict=True)
-        ]
-        return "\n".join(
-            [header, rule, *body, rule, f"Total parameters: {self.total_parameters:,}"]
-        )
-
-    __repr__ = __str__
+        return summaries.summarize(copy.deepcopy(self).eval(), input_shape)

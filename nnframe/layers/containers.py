@@ -7,9 +7,11 @@ from typing import Any, overload
 
 import numpy as np
 
-from nnframe import registry
 from nnframe.errors import ArgumentTypeError, SerializationError
-from nnframe.layers.base import Layer, SummaryRow
+from nnframe.layers.base import Layer
+from nnframe.layers.config import check_config_keys
+from nnframe.layers.summary import SummaryRow
+from nnframe.registry import register
 
 __all__ = ["Sequential"]
 
@@ -39,17 +41,7 @@ def _add_path(error: BaseException, container: Layer, index: int, child: Layer) 
         pass
 
 
-def _backward_with_flag(layer: Layer, grad_y: Any, needs_input_grad: bool) -> np.ndarray | None:
-    # The first layer learns from its container whether the input gradient is wanted,
-    # for this call only, so that calling the layer on its own later is unaffected.
-    previous = layer.needs_input_grad
-    layer.needs_input_grad = needs_input_grad
-    try:
-        return layer.backward(grad_y)
-    finally:
-        layer.needs_input_grad = previous
-
-
+@register
 class Sequential(Layer):
     """A chain of layers: forward in order, backward in reverse.
 
@@ -71,10 +63,12 @@ class Sequential(Layer):
     >>> import numpy as np, nnframe as nf
     >>> model = nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU(), nf.Linear(4, 1, rng=1))
     >>> y = model(np.ones((2, 3)))
-    >>> grad_x = model.backward(np.ones_like(y))
+    >>> grad_x = model.backward(np.ones_like(y), input_grad=True)
     >>> grad_x.shape, model[0].weight.grad.shape
     ((2, 3), (4, 3))
     """
+
+    input_spec = None  # each child checks its own input and output gradient
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
@@ -105,52 +99,32 @@ class Sequential(Layer):
                 raise
         return x
 
-    def backward(self, grad_y: np.ndarray, *, start: int | None = None) -> np.ndarray | None:
-        """Back-propagate through the layers in reverse; see :meth:`Layer.backward`.
-
-        Parameters
-        ----------
-        grad_y : ndarray
-            The gradient with respect to the output of layer ``start``.
-        start : int, optional
-            Begin at this layer instead of the last one; the layers after it must have
-            their caches dropped by the caller. ``Trainer`` uses it to hand the fused
-            gradient of Sigmoid + BCELoss straight to the layer before the Sigmoid.
-
-        Returns
-        -------
-        ndarray or None
-            The gradient with respect to the input, or None when ``needs_input_grad``
-            is False (the first layer is then told to skip it).
-        """
-        last = len(self.layers) - 1 if start is None else range(len(self.layers))[start]
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
+        # Every layer but the first hands its input gradient to the layer before it; the
+        # first computes one only when this chain's caller wants it.
         grad: np.ndarray | None = grad_y
-        for i in range(last, -1, -1):
+        for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
             try:
-                if i == 0 and layer.needs_input_grad != self.needs_input_grad:
-                    grad = _backward_with_flag(layer, grad, self.needs_input_grad)
-                else:
-                    grad = layer.backward(grad)  # type: ignore[arg-type]
+                grad = layer.backward(grad, input_grad=i > 0 or self.needs_input_grad)
             except Exception as error:
                 _add_path(error, self, i, layer)
                 raise
         return grad
 
     def get_config(self) -> dict[str, Any]:
-        """Return ``{"layers": [spec, ...]}``, one ``{"class", "config"}`` spec per child."""
-        return {"layers": [registry.layer_to_spec(layer) for layer in self.layers]}
+        """Return ``{"layers": [layer, ...]}``, the children in order."""
+        return {"layers": list(self.layers)}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
-        """Build the chain from :meth:`get_config`, each child through the registry."""
-        registry.check_config_keys(cls, config, ("layers",))
-        specs = config.get("layers", [])
-        if not isinstance(specs, list):
+        """Build the chain from :meth:`get_config`'s ``{"layers": [...]}``."""
+        check_config_keys(cls, config, ("layers",))
+        layers = config.get("layers", [])
+        if not isinstance(layers, list):
             raise SerializationError(
-                f"Sequential config: 'layers' must be a list; got {type(specs).__name__}"
+                f"Sequential config: 'layers' must be a list; got {type(layers).__name__}"
             )
-        layers = [registry.layer_from_spec(spec, f"layers[{i}]") for i, spec in enumerate(specs)]
         return cls(*layers)
 
     @overload
@@ -178,9 +152,10 @@ class Sequential(Layer):
         lines.append(")")
         return "\n".join(lines)
 
-    def _summary_rows(self, x: np.ndarray, name: str) -> tuple[np.ndarray, list[SummaryRow]]:
+    def summary_rows(self, x: np.ndarray, name: str) -> tuple[np.ndarray, list[SummaryRow]]:
+        """Describe each child in turn, feeding each the previous one's output."""
         rows: list[SummaryRow] = []
         for i, layer in enumerate(self.layers):
-            x, child_rows = layer._summary_rows(x, f"{name}.{i}" if name else str(i))
+            x, child_rows = layer.summary_rows(x, f"{name}.{i}" if name else str(i))
             rows += child_rows
         return x, rows

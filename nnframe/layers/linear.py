@@ -9,12 +9,13 @@ import numpy as np
 
 from nnframe import functional as F
 from nnframe import init as initializers
-from nnframe import registry
 from nnframe.checks import array_size, boolean, float_dtype, positive_int, real_array
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers.base import Layer
-from nnframe.layers.validation import as_grad, as_input
+from nnframe.layers.config import check_config_keys
+from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Parameter
+from nnframe.registry import register
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = ["Linear"]
@@ -22,10 +23,12 @@ __all__ = ["Linear"]
 _CONFIG_KEYS = ("in_features", "out_features", "bias", "dtype")
 
 
+@register
 class Linear(Layer):
     """Fully connected layer.
 
-    ``y = x @ weight.T + bias``
+    ``y = x @ weight.T + bias``, on inputs of shape ``(batch, in_features)`` or
+    ``(batch, ..., in_features)`` (every leading position transformed alike).
 
     Parameters
     ----------
@@ -58,6 +61,8 @@ class Linear(Layer):
     >>> layer(np.ones((5, 20))).shape
     (5, 7)
     """
+
+    input_spec = InputSpec(min_ndim=2, axis=-1, size="in_features", dtype="dtype")
 
     def __init__(
         self,
@@ -102,14 +107,12 @@ class Linear(Layer):
         self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if with_bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x, shape=("batch", self.in_features), dtype=self.weight.dtype)
         self.save_for_backward(x=x)
         return F.linear(x, self.weight.value, None if self.bias is None else self.bias.value)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         x = self.saved("x")
         weight, bias = self.weight, self.bias
-        grad_y = as_grad(self, grad_y, (x.shape[0], self.out_features), weight.dtype)
         # After zero_grad the product goes straight into .grad; otherwise it goes into a
         # reused work array and is added, so gradients still accumulate.
         target = weight.writable_grad()
@@ -143,7 +146,7 @@ class Linear(Layer):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Linear:
         """Build a Linear from :meth:`get_config`'s keys (and only those)."""
-        registry.check_config_keys(cls, config, _CONFIG_KEYS)
+        check_config_keys(cls, config, _CONFIG_KEYS)
         return cls(**config)
 
     def __repr__(self) -> str:

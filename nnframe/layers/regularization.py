@@ -18,8 +18,9 @@ from nnframe.checks import (
 )
 from nnframe.errors import ShapeError
 from nnframe.layers.base import Layer, layer
-from nnframe.layers.validation import as_grad, as_input
+from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
+from nnframe.registry import register
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = ["BatchNorm1d", "Dropout"]
@@ -47,6 +48,7 @@ def _dtype(value: object) -> np.dtype:
     return float_dtype(value, "BatchNorm1d: dtype")
 
 
+@register
 @layer
 class Dropout(Layer):
     """Inverted dropout: zero each element with probability ``p`` in training.
@@ -95,7 +97,6 @@ class Dropout(Layer):
         self.generator = as_generator(self.rng, name="Dropout: rng")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         if self.training and self.p > 0:
             keep = self.generator.random(x.shape, dtype=np.float32) >= self.p
             mask = keep.astype(x.dtype)
@@ -109,14 +110,13 @@ class Dropout(Layer):
         return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        mask = self.saved("mask")
-        grad_y = as_grad(self, grad_y, mask.shape, mask.dtype)
-        return grad_y * mask
+        return grad_y * self.saved("mask")
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p!r})"
 
 
+@register
 @layer
 class BatchNorm1d(Layer):
     """Batch normalisation of each feature, with a learned scale and shift.
@@ -166,6 +166,7 @@ class BatchNorm1d(Layer):
     """
 
     batch_independent: ClassVar[bool] = False
+    input_spec = InputSpec(min_ndim=2, max_ndim=2, axis=1, size="num_features", dtype="dtype")
 
     num_features: int = field(converter=_num_features)
     momentum: float = field(default=0.1, converter=_momentum)
@@ -184,7 +185,6 @@ class BatchNorm1d(Layer):
         self.running_var = Buffer(np.ones(self.num_features, dtype=self.dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x, shape=("batch", self.num_features), dtype=self.weight.dtype)
         if self.training:
             n = x.shape[0]
             if n < 2:
@@ -211,9 +211,13 @@ class BatchNorm1d(Layer):
         )
         return y
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         x_hat, inv_std, batch_statistics = self.saved("x_hat", "inv_std", "batch_statistics")
-        grad_y = as_grad(self, grad_y, x_hat.shape, self.weight.dtype)
+        if not self.needs_input_grad:  # the parameters' gradients alone: two reductions
+            axes = (0, *range(2, grad_y.ndim))
+            self.weight.grad += np.add.reduce(grad_y * x_hat, axis=axes)
+            self.bias.grad += np.add.reduce(grad_y, axis=axes)
+            return None
         grad_x, grad_weight, grad_bias = F.batch_norm_grad(
             x_hat, inv_std, self.weight.value, grad_y, batch_statistics=bool(batch_statistics)
         )

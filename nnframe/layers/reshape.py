@@ -7,11 +7,12 @@ import math
 import numpy as np
 
 from nnframe.layers.base import Layer, layer
-from nnframe.layers.validation import as_grad, as_input
+from nnframe.registry import register
 
 __all__ = ["Flatten"]
 
 
+@register
 @layer
 class Flatten(Layer):
     """Flatten every example into one row.
@@ -22,7 +23,7 @@ class Flatten(Layer):
 
     Notes
     -----
-    The cache is the input's shape, not the input. The gradient keeps its own dtype.
+    The cache is the input's shape, not the input.
 
     Examples
     --------
@@ -32,16 +33,13 @@ class Flatten(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = as_input(self, x)
         self.save_for_backward(shape=np.array(x.shape))
         # math.prod, not -1, so that an empty batch reshapes too.
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         shape = tuple(int(d) for d in self.saved("shape"))
-        grad = grad_y if isinstance(grad_y, np.ndarray) else np.asarray(grad_y)
-        grad = as_grad(self, grad, (shape[0], math.prod(shape[1:])), grad.dtype)
-        return grad.reshape(shape)
+        return grad_y.reshape(shape)
 
     def __repr__(self) -> str:
         return "Flatten()"

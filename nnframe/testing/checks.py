@@ -19,7 +19,7 @@ import numpy as np
 from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
 from nnframe.gradcheck import gradcheck
-from nnframe.layers.base import Layer, _slot_names
+from nnframe.layers.base import Layer, slot_names
 from nnframe.parameter import Buffer, Parameter
 from nnframe.testing._common import (
     assert_close,
@@ -63,7 +63,7 @@ LayerLike = Layer | Callable[[], Layer]
 
 def _input_grad(layer: Layer, grad_y: np.ndarray, name: str) -> np.ndarray:
     """Run ``layer.backward`` and insist on an array: the checks always want the input gradient."""
-    grad_x = layer.backward(grad_y)
+    grad_x = layer.backward(grad_y, input_grad=True)
     if not isinstance(grad_x, np.ndarray):
         fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
     return grad_x
@@ -148,7 +148,7 @@ def _attributes(obj: Layer) -> Iterator[tuple[str, Any]]:
     names: list[str] = []
     if attrs.has(type(obj)):
         names += [f.name for f in attrs.fields(type(obj))]  # type: ignore[arg-type]
-    names += list(_slot_names(type(obj)))
+    names += list(slot_names(type(obj)))
     names += list(getattr(obj, "__dict__", {}))
     seen = set()
     for name in names:
@@ -283,7 +283,7 @@ def check_backward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed
     name = "check_backward_shape_and_dtype"
     layer = _fresh(layer_factory(make_layer), x.dtype)
     y = layer(x)
-    grad_x = layer.backward(random_like(_rng(seed), y))
+    grad_x = layer.backward(random_like(_rng(seed), y), input_grad=True)
     if not isinstance(grad_x, np.ndarray):
         fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
     if grad_x.shape != x.shape:

@@ -15,7 +15,7 @@ import numpy as np
 
 from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
-from nnframe.gradcheck import _compare, _numeric_gradient
+from nnframe.gradcheck import compare_gradients, numeric_gradient
 from nnframe.losses import Loss
 from nnframe.testing._common import assert_close, factory_for, fail, named_check, tolerance
 
@@ -274,8 +274,8 @@ def check_loss_gradients(make_loss: LossLike, pred: np.ndarray, target: np.ndarr
         with no_grad():
             return float(loss.forward(p, target))
 
-    numeric = _numeric_gradient(objective, p, 1e-6)
-    row = _compare(
+    numeric = numeric_gradient(objective, p, 1e-6)
+    row = compare_gradients(
         "pred", analytic, numeric, raw=None, near_kink=False, batch=p.shape[0],
         atol=1e-5, rtol=1e-4,
     )

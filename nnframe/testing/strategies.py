@@ -27,13 +27,11 @@ from hypothesis.extra.numpy import arrays
 
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers.base import Layer
-from nnframe.layers.containers import Sequential
 from nnframe.losses import Loss
 
 __all__ = [
     "DEFAULT_WIDTH",
     "KINK_MARGIN",
-    "SHAPE_ATTRIBUTES",
     "arrays_for",
     "batch_sizes",
     "infer_input_shape",
@@ -49,9 +47,6 @@ __all__ = [
 KINK_MARGIN = 1e-2
 #: The per-example width used when a layer's width cannot be read from its attributes.
 DEFAULT_WIDTH = 3
-#: The attributes :func:`infer_input_shape` reads, in this order.
-SHAPE_ATTRIBUTES = ("in_features", "num_features", "n_features")
-
 # Probabilities kept inside this interval have well-behaved derivatives (PyTorch's BCE tests
 # use [0.028, 0.972] for the same reason).
 _PROBABILITY_RANGE = (0.02, 0.98)
@@ -102,8 +97,8 @@ def off_kinks(
 def input_kinks(layer: Layer) -> tuple[float, ...]:
     """Return the kinks of whatever sees a layer's input first.
 
-    The layer's own ``kinks`` tag and, for a :class:`~nnframe.Sequential`, those of its
-    first layer (recursively): ``Sequential(ReLU(), Linear(3, 2))`` has the kink 0.
+    The layer's own ``kinks`` tag and, for a container, those of its first sub-layer in
+    definition order (recursively): ``Sequential(ReLU(), Linear(3, 2))`` has the kink 0.
     Kinks of deeper layers cannot be avoided by choosing the input.
 
     Examples
@@ -113,8 +108,9 @@ def input_kinks(layer: Layer) -> tuple[float, ...]:
     (0.0,)
     """
     kinks = tuple(layer.kinks)
-    if isinstance(layer, Sequential) and len(layer) > 0:
-        kinks += tuple(k for k in input_kinks(layer[0]) if k not in kinks)
+    first = next((sub for name, sub in layer.named_layers()[1:] if "." not in name), None)
+    if first is not None:
+        kinks += tuple(k for k in input_kinks(first) if k not in kinks)
     return kinks
 
 
@@ -147,13 +143,13 @@ def is_stochastic(layer: Layer) -> bool:
 
 
 def infer_input_shape(layer: Layer) -> tuple[int, ...]:
-    """Guess the shape of one example (without the batch) that ``layer`` accepts.
+    """Return the shape of one example (without the batch) that ``layer`` accepts.
 
-    The rule: the first of the layer itself and its sub-layers, in definition order, with
-    a positive integer attribute ``in_features``, ``num_features`` or ``n_features`` gives
-    ``(that,)``; without one, the shape is ``(DEFAULT_WIDTH,)``, that is ``(3,)``, which
-    suits elementwise layers. Layers that take other shapes (a ``Flatten`` first, images)
-    need an explicit ``input_shape``.
+    Read from the declared :class:`~nnframe.InputSpec`: the first of the layer itself
+    and its sub-layers, in definition order, whose spec fixes the size of an axis gives
+    the shape, its other axes ``DEFAULT_WIDTH`` (3) wide; without one, the shape is
+    ``(3,)``, which suits elementwise layers. Layers whose spec says nothing of the size
+    they take (a ``Flatten`` first) need an explicit ``input_shape``.
 
     Examples
     --------
@@ -164,10 +160,9 @@ def infer_input_shape(layer: Layer) -> tuple[int, ...]:
     (3,)
     """
     for _, sub in layer.named_layers():
-        for name in SHAPE_ATTRIBUTES:
-            value = getattr(sub, name, None)
-            if isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0:
-                return (int(value),)
+        spec = sub.input_spec
+        if spec is not None and spec.size is not None:
+            return spec.example_shape(sub, batch=1, width=DEFAULT_WIDTH)[1:]
     return (DEFAULT_WIDTH,)
 
 

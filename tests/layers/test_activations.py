@@ -48,7 +48,8 @@ def test_activation_values():
 def test_relu_gradient_at_zero_is_zero():
     layer = nf.ReLU()
     layer(np.array([[0.0, -1.0, 1.0]]))
-    np.testing.assert_array_equal(layer.backward(np.ones((1, 3))), [[0.0, 0.0, 1.0]])
+    grad_x = layer.backward(np.ones((1, 3)), input_grad=True)
+    np.testing.assert_array_equal(grad_x, [[0.0, 0.0, 1.0]])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -59,7 +60,7 @@ def test_sigmoid_is_finite_without_warnings_for_any_finite_input(dtype, value):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = layer(x)
-        grad = layer.backward(np.ones_like(y))
+        grad = layer.backward(np.ones_like(y), input_grad=True)
     assert y.dtype == dtype and grad.dtype == dtype
     assert np.all(np.isfinite(y)) and np.all(np.isfinite(grad))
     assert np.all((y >= 0) & (y <= 1))
@@ -76,7 +77,7 @@ def test_activations_keep_the_input_dtype_and_leave_the_input_alone(activation, 
     layer = activation()
     y = layer(x)
     grad_y = np.ones_like(y)
-    grad_x = layer.backward(grad_y)
+    grad_x = layer.backward(grad_y, input_grad=True)
     assert y.dtype == dtype and grad_x.dtype == dtype
     np.testing.assert_array_equal(x, original)
     np.testing.assert_array_equal(grad_y, np.ones_like(y))
@@ -192,7 +193,8 @@ def test_leaky_relu_and_elu_derivatives_on_either_side_of_zero():
         (nf.ELU(-0.5), [-0.5 * np.exp(-2.0), -0.5, 1.0]),
     ]:
         layer(x)
-        np.testing.assert_allclose(layer.backward(np.ones((1, 3))), [expected], err_msg=repr(layer))
+        grad_x = layer.backward(np.ones((1, 3)), input_grad=True)
+        np.testing.assert_allclose(grad_x, [expected], err_msg=repr(layer))
 
 
 @settings(deadline=None)
@@ -206,7 +208,8 @@ def test_gelu_is_exact_where_tanh_saturates():
     layer = nf.GELU()
     y = layer(x)
     np.testing.assert_array_equal(y, np.where(x > 0, x, 0.0))
-    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), (x > 0).astype(float))
+    grad_x = layer.backward(np.ones_like(x), input_grad=True)
+    np.testing.assert_array_equal(grad_x, (x > 0).astype(float))
 
 
 @settings(deadline=None)
@@ -246,9 +249,16 @@ def test_identity_passes_arrays_through_without_copying():
     layer = nf.Identity()
     assert layer(x) is x
     assert not layer.has_cache()
-    grad = np.full((2, 3), 2.0)
-    assert layer.backward(grad) is grad
-    assert nf.Identity().backward(grad) is grad  # no forward needed
+    grad = np.full((2, 3), 2.0, dtype=np.float32)
+    assert layer.backward(grad, input_grad=True) is grad
+    assert nf.Identity().backward(grad, input_grad=True) is grad  # no forward needed
+
+
+def test_a_gradient_arrives_in_the_dtype_of_the_forward_output():
+    layer = nf.Identity()
+    layer(np.ones((2, 3), dtype=np.float32))
+    grad_x = layer.backward(np.full((2, 3), 2.0), input_grad=True)
+    assert grad_x.dtype == np.float32
 
 
 def test_identity_still_checks_what_it_can():
@@ -294,7 +304,7 @@ def test_every_activation_is_finite_without_warnings_at_plus_minus_1e4(make_laye
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = layer(x)
-        grad_x = layer.backward(np.ones_like(y))
+        grad_x = layer.backward(np.ones_like(y), input_grad=True)
     assert y.dtype == dtype and grad_x.dtype == dtype
     assert np.all(np.isfinite(y)) and np.all(np.isfinite(grad_x))
 
@@ -308,7 +318,7 @@ def test_new_activations_keep_the_input_dtype_and_leave_arrays_alone(make_layer,
     y = layer(x)
     grad_y = rng.standard_normal((3, 4)).astype(dtype)
     grad_before = grad_y.copy()
-    grad_x = layer.backward(grad_y)
+    grad_x = layer.backward(grad_y, input_grad=True)
     assert y.dtype == dtype and grad_x.dtype == dtype and grad_x.shape == x.shape
     np.testing.assert_array_equal(x, original)
     np.testing.assert_array_equal(grad_y, grad_before)
@@ -397,5 +407,6 @@ def test_new_activations_match_pytorch(rng):
         ty.backward(torch.from_numpy(grad_y))
         np.testing.assert_allclose(layer(x), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(
-            layer.backward(grad_y), tx.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=repr(layer)
+            layer.backward(grad_y, input_grad=True), tx.grad.numpy(), rtol=1e-10, atol=1e-14,
+            err_msg=repr(layer),
         )

@@ -52,7 +52,7 @@ def test_sequential_forward_in_order_backward_in_reverse(rng):
     x = rng.standard_normal((5, 3))
     np.testing.assert_allclose(model(x), b(np.tanh(a(x))))
     g = rng.standard_normal((5, 2))
-    grad_x = model.backward(g)
+    grad_x = model.backward(g, input_grad=True)
     expected = (g @ b.weight.value) * (1 - np.tanh(x @ a.weight.value.T + a.bias.value) ** 2)
     np.testing.assert_allclose(grad_x, expected @ a.weight.value)
 

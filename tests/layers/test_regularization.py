@@ -76,7 +76,7 @@ def test_dropout_backward_multiplies_by_the_forward_mask():
     x = np.ones((8, 10))
     y = layer(x)
     grad_y = np.arange(80.0).reshape(8, 10)
-    np.testing.assert_array_equal(layer.backward(grad_y), grad_y * y)
+    np.testing.assert_array_equal(layer.backward(grad_y, input_grad=True), grad_y * y)
 
 
 def test_dropout_zeroes_or_scales_each_element():
@@ -101,7 +101,7 @@ def test_dropout_is_the_identity_in_eval_mode_and_for_p_zero():
         state = copy.deepcopy(layer.generator.bit_generator.state)
         y = layer(x)
         assert y is x
-        grad_x = layer.backward(grad_y)
+        grad_x = layer.backward(grad_y, input_grad=True)
         assert grad_x.dtype == np.float32
         np.testing.assert_array_equal(grad_x, grad_y)
         assert layer.generator.bit_generator.state == state  # nothing drawn
@@ -157,7 +157,7 @@ def test_dropout_keeps_the_input_dtype_and_caches_only_its_scaled_mask(dtype):
     np.testing.assert_array_equal(mask, y / 2)
     assert set(np.unique(mask)) <= {0.0, 2.0}
     np.testing.assert_array_equal(x, 2.0)
-    assert layer.backward(np.ones_like(y)).dtype == dtype
+    assert layer.backward(np.ones_like(y), input_grad=True).dtype == dtype
     assert nf.Dropout(0.5, rng=0)(np.ones((2, 2), dtype=int)).dtype == np.float32
 
 
@@ -288,11 +288,11 @@ def test_batch_norm_backward_follows_the_mode_of_its_forward_pass():
     grad_y = np.random.default_rng(1).standard_normal((6, 3))
     reference = nf.BatchNorm1d(3, dtype=np.float64)
     reference(x)
-    expected = reference.backward(grad_y)
+    expected = reference.backward(grad_y, input_grad=True)
     layer = nf.BatchNorm1d(3, dtype=np.float64)
     layer(x)
     layer.eval()
-    np.testing.assert_array_equal(layer.backward(grad_y), expected)
+    np.testing.assert_array_equal(layer.backward(grad_y, input_grad=True), expected)
     np.testing.assert_allclose(expected.sum(axis=0), 0.0, atol=1e-12)
 
 
@@ -340,7 +340,7 @@ def test_batch_norm_casts_inputs_to_its_dtype_like_linear():
     layer = nf.BatchNorm1d(3)
     y = layer(x)
     assert y.dtype == np.float32
-    assert layer.backward(np.ones_like(x)).dtype == np.float32
+    assert layer.backward(np.ones_like(x), input_grad=True).dtype == np.float32
     assert layer.running_mean.value.dtype == np.float32
     assert nf.BatchNorm1d(2)(np.array([[1, 2], [3, 5]])).dtype == np.float32
     assert nf.BatchNorm1d(3, dtype=np.float64)(x.astype(np.float32)).dtype == np.float64
@@ -439,7 +439,7 @@ def test_batch_norm_matches_pytorch():
     ty = reference(tx)
     ty.backward(torch.from_numpy(grad_y))
     y = layer(x)
-    grad_x = layer.backward(grad_y)
+    grad_x = layer.backward(grad_y, input_grad=True)
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(grad_x, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(layer.weight.grad, reference.weight.grad.numpy(), rtol=1e-10)

@@ -28,7 +28,7 @@ def test_flatten_keeps_each_example_in_its_row_in_c_order(x):
     for i in range(x.shape[0]):
         np.testing.assert_array_equal(y[i], x[i].ravel())
     grad_y = np.arange(y.size, dtype=np.float64).reshape(y.shape)
-    np.testing.assert_array_equal(layer.backward(grad_y), grad_y.reshape(x.shape))
+    np.testing.assert_array_equal(layer.backward(grad_y, input_grad=True), grad_y.reshape(x.shape))
 
 
 def test_flatten_returns_a_view_and_caches_only_the_shape():
@@ -45,14 +45,14 @@ def test_flatten_handles_one_dimensional_and_empty_batches():
     assert nf.Flatten()(np.ones(4)).shape == (4, 1)
     layer = nf.Flatten()
     assert layer(np.ones((0, 2, 3))).shape == (0, 6)
-    assert layer.backward(np.ones((0, 6))).shape == (0, 2, 3)
+    assert layer.backward(np.ones((0, 6)), input_grad=True).shape == (0, 2, 3)
 
 
 def test_flatten_gradient_keeps_its_dtype_and_is_not_modified():
     layer = nf.Flatten()
     layer(np.ones((2, 3, 2), dtype=np.float32))
     grad_y = np.ones((2, 6), dtype=np.float32)
-    grad_x = layer.backward(grad_y)
+    grad_x = layer.backward(grad_y, input_grad=True)
     assert grad_x.dtype == np.float32 and grad_x.shape == (2, 3, 2)
     np.testing.assert_array_equal(grad_y, np.ones((2, 6)))
 

@@ -28,6 +28,8 @@ EXAMPLES = 10
 class ScaledTanh(nf.Layer):
     """STYLE.md's Example 1: a learned gain per feature."""
 
+    input_spec = nf.InputSpec(min_ndim=2, axis=-1, size="n_features")
+
     n_features: int = field(validator=[validators.instance_of(int), validators.gt(0)])
     init_gain: float = 1.0
     gain: nf.Parameter = field(init=False, repr=False)
@@ -44,6 +46,11 @@ class ScaledTanh(nf.Layer):
         t = self.saved("t")
         self.gain.grad += np.sum(grad_y * t, axis=0)
         return grad_y * self.gain.value * (1.0 - t * t)
+
+
+@nf.layer
+class ScaledTanhWithoutSpec(ScaledTanh):
+    input_spec = nf.InputSpec()
 
 
 class Square(nf.Layer):
@@ -132,7 +139,7 @@ class Residual(nf.Layer):
     def backward(self, grad_y):
         g = grad_y
         for block in reversed(self.blocks):
-            g = block.backward(g)
+            g = block.backward(g, input_grad=True)
         return grad_y + g
 
 
@@ -190,12 +197,14 @@ def test_what_is_not_a_layer_is_refused():
         check_layer(nf.Tanh(), max_examples=0)
 
 
-def test_the_input_shape_is_inferred_from_width_attributes():
+def test_the_input_shape_is_read_from_the_declared_input_spec():
     assert infer_input_shape(nf.Linear(5, 2, rng=0)) == (5,)
     assert infer_input_shape(nf.BatchNorm1d(4)) == (4,)
     assert infer_input_shape(ScaledTanh(6)) == (6,)
     assert infer_input_shape(nf.Sequential(nf.Tanh(), nf.Linear(7, 2, rng=0))) == (7,)
     assert infer_input_shape(nf.ReLU()) == (3,)
+    # A width attribute alone is not a declaration: the spec is.
+    assert infer_input_shape(ScaledTanhWithoutSpec(6)) == (3,)
 
 
 def test_a_wrong_input_shape_fails_with_the_layers_own_error():

@@ -44,7 +44,7 @@ def assert_named(message: str, check: str, tensor: str | None = None) -> None:
 
 class SignFlippedLinear(nf.Linear):
     def backward(self, grad_y):
-        return -super().backward(grad_y)
+        return -super().backward(grad_y, input_grad=True)
 
 
 class WeightGradDividedByBatch(nf.Linear):
@@ -225,7 +225,7 @@ class ShallowTrain(nf.Layer):
         return self.inner(x)
 
     def backward(self, grad_y):
-        return self.inner.backward(grad_y)
+        return self.inner.backward(grad_y, input_grad=True)
 
 
 class KeepsItsCache(nf.Layer):

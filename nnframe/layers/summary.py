@@ -1,0 +1,84 @@
+"""The table ``Layer.summary`` prints: each layer, its output shape and parameter count."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+
+from nnframe.checks import DEFAULT_DTYPE, array_size, format_shape, positive_int
+from nnframe.grad_mode import no_grad
+
+if TYPE_CHECKING:
+    from nnframe.layers.base import Layer
+
+__all__ = ["Summary", "SummaryRow", "summarize"]
+
+
+def summarize(probe: Layer, input_shape: int | tuple[int, ...]) -> Summary:
+    """Run a batch of zeros of ``input_shape`` through ``probe`` and tabulate its layers.
+
+    ``probe`` is a copy in evaluation mode (``Layer.summary`` makes it); it runs under
+    ``no_grad``.
+    """
+    given: object = input_shape
+    dims = given if isinstance(given, tuple | list) else (given,)
+    shape = tuple(positive_int(d, f"summary: input_shape[{i}]") for i, d in enumerate(dims))
+    params = probe.parameters()
+    dtype = params[0].dtype if params else DEFAULT_DTYPE
+    array_size((1, *shape), dtype, "summary")
+    with no_grad():
+        _, rows = probe.summary_rows(np.zeros((1, *shape), dtype=dtype), "")
+    return Summary(rows, sum(p.size for p in params))
+
+
+@attrs.frozen
+class SummaryRow:
+    """One row of a :class:`Summary`: a layer's name, description, output shape, size."""
+
+    name: str
+    description: str
+    output_shape: tuple[int, ...]
+    parameters: int
+
+
+@attrs.frozen
+class Summary:
+    """The table :meth:`Layer.summary` returns; ``str()`` gives the text.
+
+    Parameters
+    ----------
+    rows : list of SummaryRow
+        One per layer (leaf layers of containers), in order.
+    total_parameters : int
+        The number of parameter elements, shared parameters counted once.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> nf.Sequential(nf.Linear(3, 2, rng=0), nf.Tanh()).summary(3).total_parameters
+    8
+    """
+
+    rows: list[SummaryRow]
+    total_parameters: int
+
+    def __str__(self) -> str:
+        layers = [f"{row.name}  {row.description}".strip() for row in self.rows]
+        shapes = [format_shape(("batch", *row.output_shape)) for row in self.rows]
+        counts = [f"{row.parameters:,}" for row in self.rows]
+        w0 = max(len("Layer"), *(len(s) for s in layers))
+        w1 = max(len("Output shape"), *(len(s) for s in shapes))
+        w2 = max(len("Params"), *(len(s) for s in counts))
+        header = f"{'Layer':<{w0}}  {'Output shape':<{w1}}  {'Params':>{w2}}"
+        rule = "-" * len(header)
+        body = [
+            f"{a:<{w0}}  {b:<{w1}}  {c:>{w2}}"
+            for a, b, c in zip(layers, shapes, counts, strict=True)
+        ]
+        return "\n".join(
+            [header, rule, *body, rule, f"Total parameters: {self.total_parameters:,}"]
+        )
+
+    __repr__ = __str__
