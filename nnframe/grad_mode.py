@@ -8,12 +8,16 @@ from collections.abc import Iterator
 
 __all__ = ["is_grad_enabled", "no_grad"]
 
-_state = threading.local()
+class _State(threading.local):
+    disabled_depth = 0  # per thread: how many no_grad blocks are open
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """Return whether forward passes in this thread store caches for backward."""
-    return getattr(_state, "disabled_depth", 0) == 0
+    return _state.disabled_depth == 0
 
 
 @contextlib.contextmanager
@@ -32,7 +36,7 @@ def no_grad() -> Iterator[None]:
     >>> layer.has_cache()
     False
     """
-    _state.disabled_depth = getattr(_state, "disabled_depth", 0) + 1
+    _state.disabled_depth += 1
     try:
         yield
     finally:

@@ -29,9 +29,13 @@ L = TypeVar("L", bound="Layer")
 # Attributes the base class keeps for itself; discovery skips them.
 _BASE_ATTRIBUTES = frozenset({"training", "needs_input_grad", "_cache", "_scratch", "_output"})
 
-# How many backward calls are running in this thread: a call made from inside another
-# layer's backward (a container's) returns the input gradient unless told otherwise.
-_backward = threading.local()
+class _Backward(threading.local):
+    # How many backward calls are running in this thread: a call made from inside another
+    # layer's backward (a container's) returns the input gradient unless told otherwise.
+    depth = 0
+
+
+_backward = _Backward()
 
 
 def layer(cls: type[T]) -> type[T]:
@@ -89,7 +93,7 @@ def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
 def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(backward)
     def checked(self: Layer, grad_y: Any, *, input_grad: bool | None = None) -> Any:
-        depth = getattr(_backward, "depth", 0)
+        depth = _backward.depth
         wanted = depth > 0 if input_grad is None else bool(input_grad)
         output = self._output
         if output is not None:

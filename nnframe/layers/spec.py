@@ -80,26 +80,36 @@ class InputSpec:
         ShapeError
             For a wrong number of axes or a wrong size along the declared axis.
         """
-        array = _numeric(layer, x, "the input")
+        # The common case runs first and builds no message: this is on every call.
+        array = x if type(x) is np.ndarray and x.dtype.kind in "fiub" else None
+        if array is None:
+            array = real_array(x, f"{layer!r}: the input")
         ndim = array.ndim
         if ndim < self.min_ndim or (self.max_ndim is not None and ndim > self.max_ndim):
             self._fail(layer, array)
-        if self.axis is not None:
-            axis = _resolve(layer, self.axis)
+        axis = self.axis
+        if axis is not None:
+            if type(axis) is str:
+                axis = getattr(layer, axis)
             if not -ndim <= axis < ndim:
                 raise ShapeError(
                     f"{layer!r}: axis {axis} is out of range for {ndim}-d input of shape "
                     f"{format_shape(array.shape)}"
                 )
-            if self.size is not None and array.shape[axis] != _resolve(layer, self.size):
-                self._fail(layer, array)
+            size = self.size
+            if size is not None:
+                if type(size) is str:
+                    size = getattr(layer, size)
+                if array.shape[axis] != size:
+                    self._fail(layer, array)
+        dtype = array.dtype
         if self.dtype is not None:
             target = getattr(layer, self.dtype)
-        elif array.dtype.kind == "f":
+        elif dtype.kind == "f":
             return array
         else:
             target = DEFAULT_DTYPE
-        return array if array.dtype == target else array.astype(target)
+        return array if dtype is target or dtype == target else array.astype(target)
 
     def _fail(self, layer: Layer, array: np.ndarray) -> None:
         if array.ndim == 0 and self.min_ndim == 1:
@@ -164,6 +174,9 @@ def check_grad(layer: Layer, grad_y: object, output: np.ndarray) -> np.ndarray:
     ShapeError
         When the gradient's shape differs from the output's.
     """
+    if type(grad_y) is np.ndarray and grad_y.dtype is output.dtype:
+        if grad_y.shape == output.shape:  # the common case, first and without a message
+            return grad_y
     array = _numeric(layer, grad_y, "the gradient")
     if array.shape != output.shape:
         raise ShapeError(
