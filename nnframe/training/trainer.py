@@ -202,6 +202,8 @@ class Trainer:
             Without ``validation_data``, hold out this fraction of the examples (the last
             ones, before shuffling, as Keras does).
         callbacks : sequence of Callback
+            Their hooks run around each epoch and batch; ``on_after_backward`` runs
+            inside :meth:`train_step`. ``trainer.callbacks`` holds them during the run.
         progress : bool or None
             Show a progress bar per epoch; None shows it when stderr is a terminal.
         rng : None, int or numpy.random.Generator
