@@ -329,12 +329,14 @@ class Trainer:
         needs_input_grad = self.model.needs_input_grad
         self.model.needs_input_grad = False
         callbacks = self.callbacks
-        self._use_callbacks(())
+        if callbacks:  # called from a callback during fit
+            self._use_callbacks(())
         try:
             return self.train_step(x, y)[0]
         finally:
             self.model.needs_input_grad = needs_input_grad
-            self._use_callbacks(callbacks)
+            if callbacks:
+                self._use_callbacks(callbacks)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Train on one batch: the step :meth:`fit` and :meth:`train_on_batch` take.
