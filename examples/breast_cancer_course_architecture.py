@@ -22,7 +22,7 @@ import numpy as np
 
 import nnframe as nf
 from nnframe import stepwise
-from nnframe.callbacks import EarlyStopping
+from nnframe.training import EarlyStopping
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import nnframe as nf
-from nnframe.callbacks import EarlyStopping
+from nnframe.training import EarlyStopping
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

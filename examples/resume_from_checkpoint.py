@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import nnframe as nf
-from nnframe.callbacks import ModelCheckpoint
+from nnframe.training import ModelCheckpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

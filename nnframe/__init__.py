@@ -1,6 +1,6 @@
 """nnframe: an explicit, object-oriented neural-network framework on numpy."""
 
-from nnframe import callbacks, datasets, errors, functional, init, io, metrics, optim, registry
+from nnframe import datasets, errors, functional, init, io, metrics, optim, registry
 from nnframe.grad_mode import is_grad_enabled, no_grad
 from nnframe.gradcheck import GradcheckReport, assert_gradients, gradcheck
 from nnframe.io import load, load_weights, save, save_weights
@@ -40,7 +40,7 @@ from nnframe.optim import (
 )
 from nnframe.parameter import Buffer, Parameter
 from nnframe.registry import register
-from nnframe.training import History, Trainer, batches
+from nnframe.training import History, Trainer, batches, callbacks
 
 __version__ = "0.1.0"
 

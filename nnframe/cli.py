@@ -17,7 +17,6 @@ import attrs
 import numpy as np
 
 from nnframe import datasets, io, losses, metrics, optim, tables
-from nnframe.callbacks import Callback
 from nnframe.checks import file_path
 from nnframe.errors import (
     ArgumentError,
@@ -30,7 +29,8 @@ from nnframe.errors import (
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
 from nnframe.models import ACTIVATIONS, mlp
-from nnframe.training import Trainer, figure_file
+from nnframe.training import Callback, Trainer
+from nnframe.training.history import figure_file
 
 __all__ = ["PREPROCESSING_KEY", "Preprocessing", "main"]
 

@@ -22,7 +22,7 @@ API_PAGES = sorted((ROOT / "docs" / "api").glob("*.md"))
 
 # The modules whose __all__ the reference must cover.
 PUBLIC_MODULES = [
-    "nnframe", "nnframe.optim", "nnframe.callbacks", "nnframe.stepwise", "nnframe.testing",
+    "nnframe", "nnframe.optim", "nnframe.training", "nnframe.stepwise", "nnframe.testing",
     "nnframe.io",
 ]
 

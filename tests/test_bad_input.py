@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 
 import nnframe as nf
 from nnframe import datasets
-from nnframe.callbacks import EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from nnframe.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -41,6 +40,7 @@ from nnframe.errors import (
     ShapeError,
     StateDictError,
 )
+from nnframe.training import EarlyStopping, LearningRateScheduler, ModelCheckpoint
 
 X = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
 Y = np.random.default_rng(1).standard_normal((8, 2)).astype(np.float32)

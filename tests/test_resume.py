@@ -12,8 +12,8 @@ import pytest
 
 import nnframe as nf
 from nnframe import io
-from nnframe.callbacks import Callback, ModelCheckpoint
 from nnframe.errors import ArgumentError, SerializationError, StateDictError
+from nnframe.training import Callback, ModelCheckpoint
 
 # The same source builds the run in this process and in the resuming child process.
 SETUP = textwrap.dedent(

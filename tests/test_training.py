@@ -9,8 +9,8 @@ import pytest
 
 import nnframe as nf
 from nnframe import datasets
-from nnframe.callbacks import Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from nnframe.errors import ArgumentError, DataError, DTypeError, ShapeError, TrainingDivergedError
+from nnframe.training import Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 
 
 def toy_problem(n=96, seed=0):

@@ -87,7 +87,7 @@ class InputSpec:
         ndim = array.ndim
         if ndim < self.min_ndim or (self.max_ndim is not None and ndim > self.max_ndim):
             self._fail(layer, array)
-        axis = self.axis
+        axis: Any = self.axis
         if axis is not None:
             if type(axis) is str:
                 axis = getattr(layer, axis)
@@ -96,7 +96,7 @@ class InputSpec:
                     f"{layer!r}: axis {axis} is out of range for {ndim}-d input of shape "
                     f"{format_shape(array.shape)}"
                 )
-            size = self.size
+            size: Any = self.size
             if size is not None:
                 if type(size) is str:
                     size = getattr(layer, size)
@@ -174,9 +174,9 @@ def check_grad(layer: Layer, grad_y: object, output: np.ndarray) -> np.ndarray:
     ShapeError
         When the gradient's shape differs from the output's.
     """
-    if type(grad_y) is np.ndarray and grad_y.dtype is output.dtype:
-        if grad_y.shape == output.shape:  # the common case, first and without a message
-            return grad_y
+    # The common case first, without building a message.
+    if type(grad_y) is np.ndarray and grad_y.dtype is output.dtype and grad_y.shape == output.shape:
+        return grad_y
     array = _numeric(layer, grad_y, "the gradient")
     if array.shape != output.shape:
         raise ShapeError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +13,18 @@ import numpy as np
 from nnframe.checks import boolean, file_path, non_negative, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.io import save_checkpoint
-from nnframe.training import History
+from nnframe.training.history import History
 
 if TYPE_CHECKING:
-    from nnframe.training import Trainer
+    from nnframe.training.trainer import Trainer
 
 __all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint"]
+
+# The hooks Trainer.fit calls on every callback.
+_HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+# The hook Trainer.train_step calls between backward and the update: optional, so that a
+# callback written before it existed still works.
+_OPTIONAL_HOOK = "on_after_backward"
 
 
 def _resolve_mode(owner: str, monitor: object, mode: object) -> str:
@@ -49,6 +55,11 @@ class Callback:
     Epochs and batches count from 0. Set ``trainer.stop_training = True`` to stop after
     the current epoch.
 
+    For each batch, :meth:`Trainer.train_step` runs ``on_after_backward`` once the
+    gradients are complete and before the optimizer applies them (and before
+    ``grad_clip_norm`` clips them): the place to read, check, average or rescale the
+    gradients. An object with the other hooks but not this one is accepted too.
+
     Examples
     --------
     >>> class PrintLoss(Callback):
@@ -62,6 +73,14 @@ class Callback:
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         """Run before each epoch."""
 
+    def on_after_backward(self, trainer: Trainer) -> None:
+        """Run in each step between backward and ``optimizer.step()``.
+
+        Every ``Parameter.grad`` of ``trainer.optimizer.params`` holds the batch's
+        gradient and no weight has changed yet; what the hook writes into the gradients
+        (in place) is what gets clipped and applied.
+        """
+
     def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, float]) -> None:
         """Run after each optimizer step, with that batch's loss and metrics."""
 
@@ -70,6 +89,47 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer) -> None:
         """Run once after the last epoch."""
+
+
+def check_callbacks(callbacks: object, where: str = "Trainer.fit") -> None:
+    """Raise unless ``callbacks`` is a sequence of objects with the hooks of a Callback.
+
+    ``on_after_backward`` may be absent (a callback written before it existed); when it
+    is there, it must be callable.
+    """
+    if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
+        raise ArgumentTypeError(
+            f"{where}: callbacks must be a list of Callback objects; got "
+            f"{type(callbacks).__name__}"
+        )
+    for i, callback in enumerate(callbacks):
+        if isinstance(callback, type) or not all(
+            callable(getattr(callback, hook, None)) for hook in _HOOKS
+        ):
+            raise ArgumentTypeError(
+                f"{where}: callbacks[{i}] must be a Callback (with the hooks "
+                f"{', '.join(_HOOKS)}); got {callback!r}"
+            )
+        hook = getattr(callback, _OPTIONAL_HOOK, None)
+        if hook is not None and not callable(hook):
+            raise ArgumentTypeError(
+                f"{where}: callbacks[{i}].{_OPTIONAL_HOOK} must be a method; got {hook!r}"
+            )
+
+
+def after_backward_hooks(callbacks: Sequence[Any]) -> list[Callable[[Trainer], object]]:
+    """Return the ``on_after_backward`` methods of ``callbacks``, in order, skipping no-ops.
+
+    Callbacks without the hook, and those that inherit :meth:`Callback.on_after_backward`
+    unchanged, contribute nothing, so that a step with only such callbacks calls nothing.
+    """
+    hooks = []
+    for callback in callbacks:
+        hook = getattr(callback, _OPTIONAL_HOOK, None)
+        if hook is None or getattr(hook, "__func__", None) is Callback.on_after_backward:
+            continue
+        hooks.append(hook)
+    return hooks
 
 
 class EarlyStopping(Callback):

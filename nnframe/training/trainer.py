@@ -1,4 +1,4 @@
-"""Training: mini-batches, the Trainer that fits, evaluates and predicts, and History."""
+"""The Trainer: fits a model batch by batch through an overridable step, evaluates, predicts."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import copy
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import attrs
 import numpy as np
 
 from nnframe import metrics as metrics_module
@@ -19,47 +17,24 @@ from nnframe.checks import (
     file_path,
     interval,
     non_negative_int,
+    positive,
     positive_int,
-    real_array,
 )
-from nnframe.errors import (
-    ArgumentError,
-    ArgumentTypeError,
-    DataError,
-    ShapeError,
-    TrainingDivergedError,
-)
+from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, TrainingDivergedError
 from nnframe.grad_mode import no_grad
 from nnframe.io import load_checkpoint
 from nnframe.layers import Layer
+from nnframe.optim import clip_grad_norm
+from nnframe.parameter import Parameter
 from nnframe.rng import RNGLike, as_generator
+from nnframe.training.callbacks import Callback, after_backward_hooks, check_callbacks
+from nnframe.training.data import as_data, batches, check_pair
+from nnframe.training.history import History
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+__all__ = ["Trainer"]
 
-    from nnframe.callbacks import Callback
-
-__all__ = ["History", "Trainer", "batches"]
-
-# The hooks Trainer.fit calls on every callback.
-_HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 # The fewest targets Trainer.fit hands the loss at once when it checks them all.
 _CHECK_ROWS = 4096
-
-
-def _as_data(array: object, name: str, where: str) -> np.ndarray:
-    data = real_array(array, f"{where}: {name}")
-    if data.ndim == 0:
-        raise ShapeError(f"{where}: {name} must have a batch dimension; got a 0-d array")
-    if data.shape[0] == 0:
-        raise DataError(f"{where}: {name} is empty (0 examples)")
-    if data.dtype.kind == "f" and not np.isfinite(data).all():
-        bad = np.argwhere(~np.isfinite(data))
-        raise DataError(
-            f"{where}: {name} holds {len(bad)} NaN or infinite values (first at index "
-            f"{tuple(int(i) for i in bad[0])}); clean the data first"
-        )
-    return data
 
 
 def _check_optimizer_owns(model: Layer, optimizer: Any) -> None:
@@ -72,197 +47,10 @@ def _check_optimizer_owns(model: Layer, optimizer: Any) -> None:
         )
 
 
-def _check_callbacks(callbacks: object) -> None:
-    if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
-        raise ArgumentTypeError(
-            "Trainer.fit: callbacks must be a list of Callback objects; got "
-            f"{type(callbacks).__name__}"
-        )
-    for i, callback in enumerate(callbacks):
-        if isinstance(callback, type) or not all(
-            callable(getattr(callback, hook, None)) for hook in _HOOKS
-        ):
-            raise ArgumentTypeError(
-                f"Trainer.fit: callbacks[{i}] must be a Callback (with the hooks "
-                f"{', '.join(_HOOKS)}); got {callback!r}"
-            )
-
-
-def _check_pair(x: object, y: object, where: str) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = _as_data(x, "x", where), _as_data(y, "y", where)
-    if xs.ndim < 2:
-        raise ShapeError(
-            f"{where}: x must be batch-first with shape (examples, features); got shape "
-            f"{xs.shape}"
-        )
-    if len(xs) != len(ys):
-        raise DataError(f"{where}: x has {len(xs)} examples but y has {len(ys)}")
-    return xs, ys
-
-
-@overload
-def batches(
-    x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = ..., rng: RNGLike = ...
-) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
-@overload
-def batches(
-    x: np.ndarray, y: None, batch_size: int, *, shuffle: bool = ..., rng: RNGLike = ...
-) -> Iterator[tuple[np.ndarray, None]]: ...
-def batches(
-    x: np.ndarray,
-    y: np.ndarray | None,
-    batch_size: int,
-    *,
-    shuffle: bool = False,
-    rng: RNGLike = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    """Yield ``(x_batch, y_batch)`` pairs of at most ``batch_size`` examples.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n, ...)
-    y : ndarray of shape (n, ...) or None
-        Targets, split alongside ``x``; None yields ``(x_batch, None)``.
-    batch_size : int
-        The last batch holds the remainder.
-    shuffle : bool, default False
-        Visit the examples in a random order drawn from ``rng``.
-    rng : None, int or numpy.random.Generator
-
-    Examples
-    --------
-    >>> x, y = np.arange(10).reshape(5, 2), np.arange(5)
-    >>> [len(yb) for _, yb in batches(x, y, 2)]
-    [2, 2, 1]
-    """
-    size = positive_int(batch_size, "batches: batch_size")
-    n = len(x)
-    if y is not None and len(y) != n:
-        raise DataError(f"batches: x has {n} examples but y has {len(y)}")
-    order = as_generator(rng).permutation(n) if shuffle else None
-    for start in range(0, n, size):
-        if order is None:
-            index: slice | np.ndarray = slice(start, start + size)
-        else:
-            index = order[start : start + size]
-        yield x[index], (None if y is None else y[index])
-
-
-@attrs.define
-class History:
-    """Per-epoch records of a :meth:`Trainer.fit` run.
-
-    Parameters
-    ----------
-    history : dict of str to list of float
-        ``"loss"``, ``"val_loss"`` and each metric (``"accuracy"``, ``"val_accuracy"``)
-        mapped to one value per epoch.
-    epoch : list of int
-        The epoch numbers recorded, counting from 0.
-
-    Examples
-    --------
-    >>> history = History()
-    >>> history.record(0, {"loss": 0.7, "val_loss": 0.8})
-    >>> history.record(1, {"loss": 0.5, "val_loss": 0.6})
-    >>> history.history["val_loss"]
-    [0.8, 0.6]
-    """
-
-    history: dict[str, list[float]] = attrs.field(factory=dict)
-    epoch: list[int] = attrs.field(factory=list)
-
-    def record(self, epoch: int, logs: dict[str, float]) -> None:
-        """Append one epoch's values."""
-        self.epoch.append(epoch)
-        for name, value in logs.items():
-            self.history.setdefault(name, []).append(float(value))
-
-    def plot(self, path: str | os.PathLike[str] | None = None) -> Figure:
-        """Draw the learning curves: one panel per quantity, training and validation.
-
-        Parameters
-        ----------
-        path : str or path-like, optional
-            Where to save the figure, in the format its extension names (``.png``,
-            ``.svg``, ``.pdf``, ...); ``.png`` is added when it has none. The folder must
-            exist.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-
-        Raises
-        ------
-        ImportError
-            When matplotlib is not installed (``pip install "nnframe[plot]"``).
-        ArgumentError, ArgumentTypeError
-            When ``path`` is not a usable file name, names a format matplotlib cannot
-            write, or lies in a folder that does not exist; before anything is drawn.
-        """
-        if path is not None:
-            path = figure_file(path, "History.plot: path")
-        figure_class = _matplotlib_figure()
-        quantities = [name for name in self.history if not name.startswith("val_")]
-        quantities += [
-            name[4:] for name in self.history
-            if name.startswith("val_") and name[4:] not in quantities
-        ]
-        figure = figure_class(figsize=(5 * max(1, len(quantities)), 3.6), layout="constrained")
-        axes = figure.subplots(1, max(1, len(quantities)), squeeze=False)[0]
-        epochs = [e + 1 for e in self.epoch]
-        for ax, name in zip(axes, quantities, strict=False):
-            for key, label in ((name, "training"), (f"val_{name}", "validation")):
-                if key in self.history:
-                    ax.plot(epochs, self.history[key], marker=".", label=label)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(name)
-            ax.grid(alpha=0.3)
-            ax.legend()
-        if path is not None:
-            figure.savefig(path, dpi=100)
-        return figure
-
-
 def _progress_bar(total: int, description: str, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=description, disable=not enabled, leave=True, unit="batch")
-
-
-def _matplotlib_figure() -> type[Figure]:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError('History.plot needs matplotlib: pip install "nnframe[plot]"') from error
-    return Figure
-
-
-def figure_file(path: object, where: str) -> str:
-    """Return the file :meth:`History.plot` writes for ``path``, or raise before drawing.
-
-    Adds ``.png`` to a name without an extension; refuses folders, folders that do not
-    exist and formats matplotlib cannot write, so that a long training run does not end
-    in a failed save.
-    """
-    text = file_path(path, where)
-    file = Path(text)
-    if file.is_dir() or text.endswith(("/", os.sep)):
-        raise ArgumentError(f"{where}: {text!r} is a folder; give a file name")
-    _matplotlib_figure()  # an ImportError naming the plot extra, before anything else
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if not file.suffix:
-        file = file.with_name(file.name + ".png")
-    elif file.suffix[1:].lower() not in formats:
-        raise ArgumentError(
-            f"{where}: {text!r} names the format {file.suffix[1:]!r}; matplotlib writes "
-            f"{', '.join(sorted(formats))}"
-        )
-    if not file.parent.is_dir():
-        raise ArgumentError(f"{where}: the folder {str(file.parent)!r} does not exist")
-    return str(file)
 
 
 class Trainer:
@@ -281,9 +69,17 @@ class Trainer:
     stop_on_nan : bool, default True
         Raise :class:`~nnframe.errors.TrainingDivergedError` when a batch's loss is not
         finite, before that batch changes the weights.
+    grad_clip_norm : float or None, default None
+        Before every update, rescale the gradients of the optimizer's parameters so that
+        their global L2 norm is at most this (:func:`~nnframe.optim.clip_grad_norm`), after
+        the callbacks' ``on_after_backward`` hooks. A positive finite number; None does not
+        clip.
 
     Attributes
     ----------
+    callbacks : tuple of Callback
+        The callbacks of the :meth:`fit` in progress (whose ``on_after_backward`` hooks
+        :meth:`train_step` runs); empty outside :meth:`fit`.
     stop_training : bool
         Set by a callback (EarlyStopping) to end :meth:`fit` after the current epoch.
     history : History
@@ -291,6 +87,10 @@ class Trainer:
         included; callbacks read it (``ModelCheckpoint`` saves it).
     data_rng : numpy.random.Generator or None
         The Generator the current (or last) :meth:`fit` draws the shuffling order from.
+
+    See Also
+    --------
+    train_step : the step of :meth:`fit`, to override for a custom one.
 
     Examples
     --------
@@ -313,6 +113,7 @@ class Trainer:
         *,
         metrics: Sequence[str | metrics_module.Metric] = (),
         stop_on_nan: bool = True,
+        grad_clip_norm: float | None = None,
     ) -> None:
         if not isinstance(model, Layer):
             raise ArgumentTypeError(f"Trainer: model must be a Layer; got {type(model).__name__}")
@@ -331,6 +132,15 @@ class Trainer:
                     f"Trainer: {name} must have {methods} methods; got {type(obj).__name__}"
                 )
         _check_optimizer_owns(model, optimizer)
+        clip_norm = None
+        if grad_clip_norm is not None:
+            clip_norm = positive(grad_clip_norm, "Trainer: grad_clip_norm")
+            params = getattr(optimizer, "params", None)
+            if not isinstance(params, list) or not all(isinstance(p, Parameter) for p in params):
+                raise ArgumentTypeError(
+                    "Trainer: grad_clip_norm clips the gradients of optimizer.params, a list "
+                    f"of Parameters, which {type(optimizer).__name__} does not have"
+                )
         if isinstance(metrics, str):
             metrics = [metrics]
         if not isinstance(metrics, Sequence):
@@ -342,6 +152,7 @@ class Trainer:
         self.loss = loss
         self.optimizer = optimizer
         self.stop_on_nan = boolean(stop_on_nan, "Trainer: stop_on_nan")
+        self.grad_clip_norm = clip_norm
         self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
         self.metrics = {}
         for i, metric in enumerate(metrics):
@@ -353,6 +164,8 @@ class Trainer:
         self.stop_training = False
         self.history = History()
         self.data_rng: np.random.Generator | None = None
+        self.callbacks: tuple[Callback, ...] = ()
+        self._after_backward_hooks: list[Callable[[Trainer], object]] = []
 
     # -- training ---------------------------------------------------------------------
 
@@ -388,12 +201,14 @@ class Trainer:
             Without ``validation_data``, hold out this fraction of the examples (the last
             ones, before shuffling, as Keras does).
         callbacks : sequence of Callback
+            Their hooks run around each epoch and batch; ``on_after_backward`` runs
+            inside :meth:`train_step`. ``trainer.callbacks`` holds them during the run.
         progress : bool or None
             Show a progress bar per epoch; None shows it when stderr is a terminal.
         rng : None, int or numpy.random.Generator
             Source of the shuffling order.
         resume_from : str or path-like, optional
-            A checkpoint written by :class:`~nnframe.callbacks.ModelCheckpoint`: the model's
+            A checkpoint written by :class:`~nnframe.training.ModelCheckpoint`: the model's
             weights, the optimizer's state, the shuffling Generator's state and every
             layer's Generator state are restored from it, and training continues after its
             last epoch up to ``epochs``. With the same data, seed, model and optimizer, an
@@ -420,13 +235,13 @@ class Trainer:
             that does not take ``x`` or a class label out of range fails before the first
             step (and a batch of one example, on a copy in training mode).
         """
-        x, y = _check_pair(x, y, "Trainer.fit")
+        x, y = check_pair(x, y, "Trainer.fit")
         total_epochs = non_negative_int(epochs, "Trainer.fit: epochs")
         positive_int(batch_size, "Trainer.fit: batch_size")
         shuffle = boolean(shuffle, "Trainer.fit: shuffle")
         if progress is not None:
             progress = boolean(progress, "Trainer.fit: progress")
-        _check_callbacks(callbacks)
+        check_callbacks(callbacks)
         if resume_from is not None:
             file_path(resume_from, "Trainer.fit: resume_from")
         split = interval(0.0, 1.0)(validation_split, "Trainer.fit: validation_split")
@@ -446,7 +261,7 @@ class Trainer:
                 raise ArgumentTypeError(
                     f"Trainer.fit: validation_data must be a pair (x_val, y_val); got {got}"
                 )
-            validation_data = _check_pair(*validation_data, "Trainer.fit validation_data")
+            validation_data = check_pair(*validation_data, "Trainer.fit validation_data")
         generator = as_generator(rng, name="Trainer.fit: rng")
         # Last among the checks: the model and the loss see the data, changing nothing.
         self._check_fits(x, y, batch_size, "Trainer.fit")
@@ -468,33 +283,37 @@ class Trainer:
         self.history = history
         self.data_rng = generator
         self.stop_training = False
-        for callback in callbacks:
-            callback.on_train_begin(self)
-        for epoch in range(start, total_epochs):
+        self._use_callbacks(callbacks)
+        try:
             for callback in callbacks:
-                callback.on_epoch_begin(self, epoch)
-            logs = self._train_epoch(
-                x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
-            )
-            if validation_data is not None:
-                results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
-                logs.update({f"val_{name}": value for name, value in results.items()})
+                callback.on_train_begin(self)
+            for epoch in range(start, total_epochs):
+                for callback in callbacks:
+                    callback.on_epoch_begin(self, epoch)
+                logs = self._train_epoch(
+                    x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
+                )
+                if validation_data is not None:
+                    results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
+                    logs.update({f"val_{name}": value for name, value in results.items()})
+                for callback in callbacks:
+                    callback.on_epoch_end(self, epoch, logs)
+                history.record(epoch, logs)
+                if self.stop_training:
+                    break
             for callback in callbacks:
-                callback.on_epoch_end(self, epoch, logs)
-            history.record(epoch, logs)
-            if self.stop_training:
-                break
-        for callback in callbacks:
-            callback.on_train_end(self)
+                callback.on_train_end(self)
+        finally:
+            self._use_callbacks(())
         return history
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
         """Take one optimizer step on one batch and return its loss.
 
-        The step of :meth:`fit`, without its data checks, metrics or callbacks:
-        ``optimizer.zero_grad()``, forward, loss, backward (no gradient for the data),
-        ``optimizer.step()``. The model runs
-        in the mode it is in. As in PyTorch, only the optimizer's parameters are zeroed.
+        :meth:`train_step` without the data checks, metrics or callbacks of :meth:`fit`
+        (gradient clipping still applies). No gradient is computed for the data. The model
+        runs in the mode it is in. As in PyTorch, only the optimizer's parameters are
+        zeroed.
 
         Raises
         ------
@@ -502,9 +321,61 @@ class Trainer:
             When the loss is not finite (unless ``stop_on_nan=False``); the weights are
             left as they were before this batch.
         """
-        return self._step(x, y)[0]
+        callbacks = self.callbacks
+        if callbacks:  # called from a callback during fit
+            self._use_callbacks(())
+        try:
+            return self.train_step(x, y)[0]
+        finally:
+            if callbacks:
+                self._use_callbacks(callbacks)
 
-    def _step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Train on one batch: the step :meth:`fit` and :meth:`train_on_batch` take.
+
+        In this order: ``optimizer.zero_grad()``; forward; loss; a check that the loss
+        is finite; backward (no gradient for the data; see :mod:`nnframe.fused`);
+        :meth:`after_backward` (every callback's ``on_after_backward``, then gradient
+        clipping when ``grad_clip_norm`` is set); ``optimizer.step()``.
+
+        Override it in a subclass for a custom step; :meth:`fit` calls it once per batch,
+        in training mode. Call
+        :meth:`after_backward` between backward and ``optimizer.step()`` to keep the
+        callbacks' hook and the clipping.
+
+        Parameters
+        ----------
+        x : ndarray of shape (batch, features)
+        y : ndarray of shape (batch,) or (batch, outputs)
+
+        Returns
+        -------
+        loss : float
+            The batch's loss, before the update.
+        pred : ndarray
+            The model's outputs for ``x``, before the update (the metrics of :meth:`fit`
+            are computed on them).
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss is not finite (unless ``stop_on_nan=False``), before backward:
+            the gradients and weights are left as they were.
+
+        Examples
+        --------
+        >>> import numpy as np, nnframe as nf
+        >>> class Counting(nf.Trainer):
+        ...     steps = 0
+        ...     def train_step(self, x, y):
+        ...         self.steps += 1
+        ...         return super().train_step(x, y)
+        >>> model = nf.Linear(2, 1, rng=0)
+        >>> trainer = Counting(model, nf.MSELoss(), nf.SGD(model.parameters(), lr=0.1))
+        >>> _ = trainer.fit(np.ones((8, 2)), np.zeros((8, 1)), batch_size=4, progress=False)
+        >>> trainer.steps
+        2
+        """
         self.optimizer.zero_grad()
         model = self.model
         pred = model.forward(x)
@@ -516,8 +387,28 @@ class Trainer:
         # No gradient for the data (nobody reads it), and the fused gradient when the
         # model ends in the activation the loss can fuse with (nnframe.fused).
         model.backward(self.loss.backward())
+        self.after_backward()
         self.optimizer.step()
         return value, pred
+
+    def after_backward(self) -> None:
+        """Run between backward and ``optimizer.step()``: the hooks, then the clipping.
+
+        First every callback's ``on_after_backward(trainer)`` (during :meth:`fit`), in the
+        order of the callbacks, then :func:`~nnframe.optim.clip_grad_norm` on the
+        optimizer's parameters when ``grad_clip_norm`` is set. The hooks come first, so
+        that what they do to the gradients (averaging them across processes, rescaling
+        them) happens before the clipping, which then bounds the gradients the update
+        uses.
+        """
+        for hook in self._after_backward_hooks:
+            hook(self)
+        if self.grad_clip_norm is not None:
+            clip_grad_norm(self.optimizer.params, self.grad_clip_norm)
+
+    def _use_callbacks(self, callbacks: Sequence[Callback]) -> None:
+        self.callbacks = tuple(callbacks)
+        self._after_backward_hooks = after_backward_hooks(callbacks)
 
     def _train_epoch(
         self,
@@ -540,7 +431,7 @@ class Trainer:
                 batches(x, y, batch_size, shuffle=shuffle, rng=generator)
             ):
                 try:
-                    value, pred = self._step(xb, yb)
+                    value, pred = self.train_step(xb, yb)
                 except TrainingDivergedError as error:
                     raise TrainingDivergedError(
                         f"{error} at epoch {epoch + 1}, batch {index + 1} of {n_batches}; "
@@ -613,7 +504,7 @@ class Trainer:
 
         The model runs in evaluation mode and is put back in the mode it had.
         """
-        data = _as_data(x, "x", "Trainer.predict")
+        data = as_data(x, "x", "Trainer.predict")
         size = positive_int(batch_size, "Trainer.predict: batch_size")
         modes = [(sub, sub.training) for _, sub in self.model.named_layers()]
         self.model.eval()
@@ -640,7 +531,7 @@ class Trainer:
             ``{"loss": ..., "<metric>": ...}``; the loss is the mean over batches weighted
             by their sizes.
         """
-        x, y = _check_pair(x, y, "Trainer.evaluate")
+        x, y = check_pair(x, y, "Trainer.evaluate")
         size = positive_int(batch_size, "Trainer.evaluate: batch_size")
         pred = self.predict(x, batch_size=batch_size)
         total = 0.0
