@@ -35,7 +35,7 @@ __all__ = [
 Initializer = Callable[..., np.ndarray]
 
 
-def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+def fans(shape: tuple[int, ...] | int) -> tuple[int, int]:
     """Return ``(fan_in, fan_out)`` of a weight of shape ``shape``, as PyTorch computes them.
 
     For a weight of shape ``(out, in, *kernel)`` every output sums over ``in * prod(kernel)``
@@ -78,13 +78,12 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     >>> fans((7,))
     (7, 7)
     """
-    if is_integer(shape):
-        shape = (shape,)
-    if not (isinstance(shape, tuple | list) and all(is_integer(n) for n in shape)):
+    given: object = (shape,) if is_integer(shape) else shape
+    if not (isinstance(given, tuple | list) and all(is_integer(n) for n in given)):
         raise ArgumentTypeError(f"fans: shape must be a tuple of integers; got {shape!r}")
-    if any(n < 0 for n in shape):
-        raise ArgumentError(f"fans: shape must hold no negative size; got {tuple(shape)}")
-    dims = tuple(int(n) for n in shape)
+    dims = tuple(int(n) for n in given)
+    if any(n < 0 for n in dims):
+        raise ArgumentError(f"fans: shape must hold no negative size; got {dims}")
     if len(dims) < 2:
         size = dims[0] if dims else 1
         return size, size
