@@ -46,9 +46,7 @@ def test_fans_of_a_shape(shape, expected):
     assert all(type(fan) is int for fan in init.fans(shape))
 
 
-@given(
-    out=st.integers(1, 9), inp=st.integers(1, 9), kernel=st.lists(st.integers(1, 4), max_size=3)
-)
+@given(out=st.integers(1, 9), inp=st.integers(1, 9), kernel=st.lists(st.integers(1, 4), max_size=3))
 def test_fans_are_in_and_out_times_the_receptive_field(out, inp, kernel):
     field = math.prod(kernel)
     assert init.fans((out, inp, *kernel)) == (inp * field, out * field)
@@ -125,9 +123,7 @@ def test_fans_is_public():
     assert nf.init.fans is init.fans
 
 
-@pytest.mark.parametrize(
-    "shape", [(3, 4), (16, 8, 3, 3), (4, 2, 5), (2, 3, 2, 2, 2), (6, 4, 1, 1)]
-)
+@pytest.mark.parametrize("shape", [(3, 4), (16, 8, 3, 3), (4, 2, 5), (2, 3, 2, 2, 2), (6, 4, 1, 1)])
 def test_fans_match_torch(shape):
     torch = pytest.importorskip("torch")
     import torch.nn.init as torch_init
