@@ -533,8 +533,8 @@ def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
     ``labels`` has shape ``(batch, d1, ...)``; the class axis 1 is put between the batch
     axis and the others: ``(arange(batch), labels)`` for 2-d logits.
     """
-    batch, *positions = np.indices(labels.shape, sparse=True)
-    return (batch, labels, *positions)
+    grids: tuple[np.ndarray, ...] = tuple(np.indices(labels.shape, sparse=True))
+    return (grids[0], labels, *grids[1:])
 
 
 class MSELoss(Loss):
