@@ -533,6 +533,8 @@ def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
     ``labels`` has shape ``(batch, d1, ...)``; the class axis 1 is put between the batch
     axis and the others: ``(arange(batch), labels)`` for 2-d logits.
     """
+    if labels.ndim == 1:  # the common case, without np.indices' overhead
+        return np.arange(len(labels)), labels
     grids: tuple[np.ndarray, ...] = tuple(np.indices(labels.shape, sparse=True))
     return (grids[0], labels, *grids[1:])
 
