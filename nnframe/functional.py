@@ -7,6 +7,8 @@ modifies its arguments (unless given ``out=``). Layout-agnostic functions work o
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -109,19 +111,40 @@ def tanh_grad(y: np.ndarray) -> np.ndarray:
     return 1 - y * y
 
 
+def _rows(a: np.ndarray) -> np.ndarray:
+    """``a`` as 2-d rows ``(prod(leading axes), last axis)``: a view when ``a`` allows it."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-    """Affine map of batch-first rows: ``x @ weight.T + bias``.
+    """Affine map of the last axis: ``x @ weight.T + bias``.
 
     Parameters
     ----------
-    x : ndarray of shape (batch, in_features)
+    x : ndarray of shape (..., in_features)
+        Batch-first rows, ``(batch, in_features)``, or any leading axes such as
+        ``(batch, time, in_features)``, as PyTorch's ``(*, in)``.
     weight : ndarray of shape (out_features, in_features)
     bias : ndarray of shape (out_features,), optional
 
     Returns
     -------
-    ndarray of shape (batch, out_features)
+    ndarray of shape (..., out_features)
+        The leading axes of ``x``, then ``out_features``.
+
+    Notes
+    -----
+    Leading axes are folded into one (a view of a contiguous ``x``): one BLAS product.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(2, 3, 2)  # (batch, time, in_features)
+    >>> linear(x, np.array([[1.0, -1.0]]), np.array([0.5])).shape
+    (2, 3, 1)
     """
+    if x.ndim != 2:
+        y2 = linear(_rows(x), weight, bias)
+        return y2.reshape(*x.shape[:-1], y2.shape[-1])
     # np.dot stays on BLAS for every shape, where matmul on a transposed view may not.
     y = np.dot(x, weight.T)
     if bias is not None:
@@ -134,23 +157,24 @@ def linear_grad(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of :func:`linear` from the gradient ``grad_y`` of its output.
 
-    Sums over the batch and never divides by its size (only losses average).
+    Sums over the batch (every leading axis) and never divides by its size (only losses
+    average).
 
     Parameters
     ----------
-    x : ndarray of shape (batch, in_features)
+    x : ndarray of shape (..., in_features)
         The forward input.
     weight : ndarray of shape (out_features, in_features)
-    grad_y : ndarray of shape (batch, out_features)
+    grad_y : ndarray of shape (..., out_features)
 
     Returns
     -------
-    grad_x : ndarray of shape (batch, in_features)
+    grad_x : ndarray of shape (..., in_features)
         ``grad_y @ weight``, from :func:`linear_grad_input`.
     grad_weight : ndarray of shape (out_features, in_features)
-        ``grad_y.T @ x``, from :func:`linear_grad_weight`.
+        ``grad_y.T @ x`` summed over the leading axes, from :func:`linear_grad_weight`.
     grad_bias : ndarray of shape (out_features,)
-        ``grad_y.sum(axis=0)``, from :func:`linear_grad_bias`.
+        ``grad_y`` summed over the leading axes, from :func:`linear_grad_bias`.
 
     Examples
     --------
@@ -169,8 +193,30 @@ def linear_grad(
 def linear_grad_input(
     grad_y: np.ndarray, weight: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """Gradient of :func:`linear` with respect to its input: ``grad_y @ weight``."""
-    return np.dot(grad_y, weight, out=out)
+    """Gradient of :func:`linear` with respect to its input: ``grad_y @ weight``.
+
+    Parameters
+    ----------
+    grad_y : ndarray of shape (..., out_features)
+    weight : ndarray of shape (out_features, in_features)
+    out : ndarray of shape (..., in_features), optional
+        Where to write the result: a C-contiguous array of the result's dtype.
+
+    Returns
+    -------
+    ndarray of shape (..., in_features)
+    """
+    if grad_y.ndim == 2:
+        return np.dot(grad_y, weight, out=out)
+    rows = _rows(grad_y)
+    if out is None:
+        return np.dot(rows, weight).reshape(*grad_y.shape[:-1], weight.shape[-1])
+    if not out.flags.c_contiguous:  # np.dot writes only into C-contiguous arrays
+        out[...] = linear_grad_input(grad_y, weight)
+        return out
+    # A reshape of a C-contiguous out is a view of it, so the product lands in out.
+    np.dot(rows, weight, out=out.reshape(rows.shape[0], weight.shape[-1]))
+    return out
 
 
 def linear_grad_weight(
@@ -178,14 +224,54 @@ def linear_grad_weight(
 ) -> np.ndarray:
     """Gradient of :func:`linear` with respect to its weight: ``grad_y.T @ x``.
 
+    Parameters
+    ----------
+    x : ndarray of shape (..., in_features)
+        The forward input.
+    grad_y : ndarray of shape (..., out_features)
+        The same leading axes as ``x``.
+    out : ndarray of shape (out_features, in_features), optional
+        Where to write the result (a C-contiguous array of the result's dtype, such as a
+        parameter's gradient right after ``zero_grad``): written, not added to.
+
+    Returns
+    -------
+    ndarray of shape (out_features, in_features)
+        Summed over every leading axis; ``out`` when given.
+
+    Notes
+    -----
+    Leading axes are folded into one (a view of contiguous arrays): one BLAS product.
     ``np.dot`` keeps the transposed operand on BLAS for every batch size, where
     ``np.matmul`` falls back to a slow loop for some shapes (batch 1 among them).
+
+    Examples
+    --------
+    >>> x = np.ones((2, 3, 4))  # (batch, time, in_features)
+    >>> linear_grad_weight(x, np.ones((2, 3, 1)))  # six rows summed
+    array([[6., 6., 6., 6.]])
     """
+    if x.ndim != 2:
+        x, grad_y = _rows(x), _rows(grad_y)
     return np.dot(grad_y.T, x, out=out)
 
 
 def linear_grad_bias(grad_y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Gradient of :func:`linear` with respect to its bias: ``grad_y.sum(axis=0)``."""
+    """Gradient of :func:`linear` with respect to its bias: ``grad_y`` summed over rows.
+
+    Parameters
+    ----------
+    grad_y : ndarray of shape (..., out_features)
+    out : ndarray of shape (out_features,), optional
+        Where to write the result: written, not added to.
+
+    Returns
+    -------
+    ndarray of shape (out_features,)
+        ``grad_y`` summed over every leading axis; ``out`` when given.
+    """
+    if grad_y.ndim != 2:
+        grad_y = _rows(grad_y)
     return np.add.reduce(grad_y, axis=0, out=out)  # np.sum, without its Python wrapper
 
 
@@ -357,14 +443,47 @@ def gelu_grad(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + t) + 0.5 * clipped * (1 - t * t) * slope
 
 
-def moments(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _channel_axes(ndim: int) -> int | tuple[int, ...]:
+    """Every axis of an ``(N, C, *spatial)`` array but the channel axis 1."""
+    return 0 if ndim <= 2 else (0, *range(2, ndim))
+
+
+def _per_channel(a: np.ndarray, ndim: int) -> np.ndarray:
+    """A ``(C,)`` array shaped to broadcast along axis 1 of an ``ndim``-d array."""
+    return a if ndim <= 2 else a.reshape(-1, *(1,) * (ndim - 2))
+
+
+def moments(
+    x: np.ndarray, axis: int | tuple[int, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and biased variance (divided by n, not n - 1) along ``axis``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (batch, channels, ...)
+        Batch-first: ``(batch, features)``, or ``(batch, channels, *spatial)`` such as
+        ``(batch, channels, length)`` or ``(batch, channels, height, width)``.
+    axis : int or tuple of int, optional
+        The axes to reduce. By default every axis but the channel axis 1 (axis 0 for a
+        2-d ``x``), as batch normalisation needs: one mean and one variance per channel,
+        over the batch and every spatial position.
+
+    Returns
+    -------
+    mean, var : ndarray of shape (channels,)
+        By default; in general ``x``'s shape without the reduced axes. By default each
+        channel's values number ``x.size // x.shape[1]``, the ``n`` of ``n / (n - 1)``.
 
     Examples
     --------
     >>> moments(np.array([[1.0, 2.0], [3.0, 2.0]]))
     (array([2., 2.]), array([1., 0.]))
+    >>> mean, var = moments(np.ones((4, 3, 5, 5)))  # (batch, channels, height, width)
+    >>> mean.shape, var.shape
+    ((3,), (3,))
     """
+    if axis is None:
+        axis = _channel_axes(x.ndim)
     mean = np.mean(x, axis=axis)
     centred = x - np.expand_dims(mean, axis)
     return mean, np.mean(centred * centred, axis=axis)
@@ -378,23 +497,26 @@ def batch_norm(
     bias: np.ndarray,
     eps: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Normalise batch-first rows feature by feature, then scale and shift.
+    """Normalise channel by channel (axis 1), then scale and shift.
 
-    ``y = (x - mean) / sqrt(var + eps) * weight + bias``
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, each ``(channels,)`` array
+    applied along axis 1: to every example and every spatial position of a channel.
 
     Parameters
     ----------
-    x : ndarray of shape (batch, features)
-    mean, var, weight, bias : ndarray of shape (features,)
+    x : ndarray of shape (batch, channels, ...)
+        ``(batch, features)`` or ``(batch, channels, *spatial)``.
+    mean, var, weight, bias : ndarray of shape (channels,)
     eps : float
         Added to the variance, for stability.
 
     Returns
     -------
-    y : ndarray of shape (batch, features)
-    x_hat : ndarray of shape (batch, features)
-        The normalised input ``(x - mean) / sqrt(var + eps)``.
-    inv_std : ndarray of shape (features,)
+    y : ndarray of shape (batch, channels, ...)
+        Shaped like ``x``.
+    x_hat : ndarray of shape (batch, channels, ...)
+        The normalised input ``(x - mean) / sqrt(var + eps)``, shaped like ``x``.
+    inv_std : ndarray of shape (channels,)
         ``1 / sqrt(var + eps)``.
 
     Examples
@@ -403,11 +525,16 @@ def batch_norm(
     >>> y, x_hat, inv_std = batch_norm(x, *moments(x), np.ones(1), np.zeros(1), eps=0.0)
     >>> y.ravel(), inv_std
     (array([-1.,  1.]), array([1.]))
+    >>> x = np.array([[[1.0, 3.0]], [[5.0, 7.0]]])  # (batch 2, 1 channel, length 2)
+    >>> y, x_hat, inv_std = batch_norm(x, *moments(x), np.ones(1), np.zeros(1), eps=0.0)
+    >>> y.ravel(), inv_std
+    (array([-1.34164079, -0.4472136 ,  0.4472136 ,  1.34164079]), array([0.4472136]))
     """
+    ndim = x.ndim
     inv_std = 1 / np.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
-    y = x_hat * weight
-    y += bias
+    x_hat = (x - _per_channel(mean, ndim)) * _per_channel(inv_std, ndim)
+    y = x_hat * _per_channel(weight, ndim)
+    y += _per_channel(bias, ndim)
     return y, x_hat, inv_std
 
 
@@ -423,23 +550,25 @@ def batch_norm_grad(
 
     Parameters
     ----------
-    x_hat : ndarray of shape (batch, features)
+    x_hat : ndarray of shape (batch, channels, ...)
         The normalised input from :func:`batch_norm`.
-    inv_std : ndarray of shape (features,)
+    inv_std : ndarray of shape (channels,)
         ``1 / sqrt(var + eps)`` from :func:`batch_norm`.
-    weight : ndarray of shape (features,)
-    grad_y : ndarray of shape (batch, features)
+    weight : ndarray of shape (channels,)
+    grad_y : ndarray of shape (batch, channels, ...)
+        Shaped like ``x_hat``.
     batch_statistics : bool, default True
-        Whether the mean and variance were the batch's own (training mode), so that the
-        gradient flows through them too, or fixed (running statistics, evaluation mode).
+        Whether the mean and variance were the batch's own (training mode, from
+        :func:`moments` over every axis but 1), so that the gradient flows through them
+        too, or fixed (running statistics, evaluation mode).
 
     Returns
     -------
-    grad_x : ndarray of shape (batch, features)
-    grad_weight : ndarray of shape (features,)
-        ``sum(grad_y * x_hat, axis=0)``.
-    grad_bias : ndarray of shape (features,)
-        ``sum(grad_y, axis=0)``.
+    grad_x : ndarray of shape (batch, channels, ...)
+    grad_weight : ndarray of shape (channels,)
+        ``grad_y * x_hat`` summed over every axis but 1.
+    grad_bias : ndarray of shape (channels,)
+        ``grad_y`` summed over every axis but 1.
 
     Examples
     --------
@@ -449,15 +578,18 @@ def batch_norm_grad(
     >>> grad_x.ravel()  # shifting every output equally is undone by the normalisation
     array([0., 0.])
     """
-    grad_bias = np.sum(grad_y, axis=0)
-    grad_weight = np.sum(grad_y * x_hat, axis=0)
-    scale = weight * inv_std
+    ndim = grad_y.ndim
+    axes = _channel_axes(ndim)
+    grad_bias = np.sum(grad_y, axis=axes)
+    grad_weight = np.sum(grad_y * x_hat, axis=axes)
+    scale = _per_channel(weight * inv_std, ndim)
     if not batch_statistics:
         return grad_y * scale, grad_weight, grad_bias
-    # Through the batch mean and variance: the mean of grad_y and its projection on
-    # x_hat are removed. (The 1/batch belongs to the mean's derivative, not to a loss.)
-    n = grad_y.shape[0]
-    grad_x = grad_y - grad_bias / n
-    grad_x -= x_hat * (grad_weight / n)
+    # Through the batch mean and variance: each channel's mean of grad_y and its
+    # projection on x_hat are removed. (The 1/n belongs to the mean's derivative, not to
+    # a loss; n counts the values behind each channel's statistics.)
+    n = grad_y.shape[0] * math.prod(grad_y.shape[2:])
+    grad_x = grad_y - _per_channel(grad_bias / n, ndim)
+    grad_x -= x_hat * _per_channel(grad_weight / n, ndim)
     grad_x *= scale
     return grad_x, grad_weight, grad_bias

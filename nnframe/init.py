@@ -2,22 +2,27 @@
 
 Every initialiser draws in float64 from the Generator it is given and then casts, so a
 float32 and a float64 model built from the same seed hold the same weights up to rounding.
-Shapes follow ``Linear.weight``: ``(out_features, in_features)``, so ``fan_in = shape[-1]``.
+Shapes follow PyTorch's weights: ``(out_features, in_features)`` for ``Linear`` and
+``(out_channels, in_channels, *kernel_size)`` for a convolution; :func:`fans` says which
+fan-in and fan-out the scaled initialisers read from a shape.
 Pick one by function (``Linear(4, 3, init=nf.init.xavier_uniform)``), by name
 (``init="xavier_uniform"``), or with other settings through ``functools.partial``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from nnframe.errors import ArgumentError
+from nnframe.checks import is_integer
+from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = [
     "Initializer",
+    "fans",
     "get",
     "he_normal",
     "he_uniform",
@@ -30,10 +35,65 @@ __all__ = [
 Initializer = Callable[..., np.ndarray]
 
 
-def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    fan_in = shape[-1] if shape else 1
-    fan_out = shape[0] if len(shape) > 1 else 1
-    return fan_in, fan_out
+def fans(shape: tuple[int, ...] | int) -> tuple[int, int]:
+    """Return ``(fan_in, fan_out)`` of a weight of shape ``shape``, as PyTorch computes them.
+
+    For a weight of shape ``(out, in, *kernel)`` every output sums over ``in * prod(kernel)``
+    inputs and every input reaches ``out * prod(kernel)`` outputs, so
+    ``fan_in = in * prod(kernel)`` and ``fan_out = out * prod(kernel)``. A ``Linear``
+    weight ``(out_features, in_features)`` has no kernel: ``fan_in = in_features``,
+    ``fan_out = out_features``.
+
+    Parameters
+    ----------
+    shape : tuple of int, or int
+        The weight's shape: ``(out, in, *kernel)`` with any number of kernel axes. An
+        int ``n`` is the 1-d shape ``(n,)``, as in numpy.
+
+    Returns
+    -------
+    fan_in : int
+    fan_out : int
+
+    Raises
+    ------
+    ArgumentTypeError
+        When ``shape`` is not a sequence of integers.
+    ArgumentError
+        When an entry of ``shape`` is negative.
+
+    Notes
+    -----
+    PyTorch refuses shapes of fewer than two axes. nnframe follows Keras instead, so that
+    any parameter can be initialised: a 1-d shape ``(n,)`` (a bias, a gain) has
+    ``fan_in = fan_out = n``, and a 0-d shape ``()`` has ``fan_in = fan_out = 1``. The
+    built-in layers start their biases at zero and never ask.
+
+    Examples
+    --------
+    >>> fans((300, 400))  # Linear(400, 300)
+    (400, 300)
+    >>> fans((16, 3, 5, 5))  # Conv2d(3, 16, kernel_size=5)
+    (75, 400)
+    >>> fans((7,))
+    (7, 7)
+    """
+    given: object = (shape,) if is_integer(shape) else shape
+    if not (isinstance(given, tuple | list) and all(is_integer(n) for n in given)):
+        raise ArgumentTypeError(f"fans: shape must be a tuple of integers; got {shape!r}")
+    dims = tuple(int(n) for n in given)
+    if any(n < 0 for n in dims):
+        raise ArgumentError(f"fans: shape must hold no negative size; got {dims}")
+    if len(dims) < 2:
+        size = dims[0] if dims else 1
+        return size, size
+    receptive_field = math.prod(dims[2:])
+    return dims[1] * receptive_field, dims[0] * receptive_field
+
+
+def _std(numerator: float, fan: int) -> float:
+    # fan is 0 only for a shape with no element, whose scale does not matter.
+    return math.sqrt(numerator / max(fan, 1))
 
 
 def normal(
@@ -56,17 +116,20 @@ def normal(
 def he_normal(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
-    """Gaussian with ``std = sqrt(2 / fan_in)`` (He et al., 2015): the default for ReLU nets."""
-    fan_in, _ = _fans(shape)
-    return normal(shape, rng, dtype, std=float(np.sqrt(2.0 / fan_in)))
+    """Gaussian with ``std = sqrt(2 / fan_in)`` (He et al., 2015): the default for ReLU nets.
+
+    ``fan_in`` comes from :func:`fans`: ``in * prod(kernel)`` for a shape ``(out, in, *kernel)``.
+    """
+    fan_in, _ = fans(shape)
+    return normal(shape, rng, dtype, std=_std(2.0, fan_in))
 
 
 def he_uniform(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
     """Uniform on ``[-b, b]`` with ``b = sqrt(6 / fan_in)`` (He et al., 2015)."""
-    fan_in, _ = _fans(shape)
-    bound = np.sqrt(6.0 / fan_in)
+    fan_in, _ = fans(shape)
+    bound = _std(6.0, fan_in)
     return as_generator(rng).uniform(-bound, bound, shape).astype(dtype)
 
 
@@ -74,16 +137,16 @@ def xavier_normal(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
     """Gaussian with ``std = sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
-    fan_in, fan_out = _fans(shape)
-    return normal(shape, rng, dtype, std=float(np.sqrt(2.0 / (fan_in + fan_out))))
+    fan_in, fan_out = fans(shape)
+    return normal(shape, rng, dtype, std=_std(2.0, fan_in + fan_out))
 
 
 def xavier_uniform(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
     """Uniform on ``[-b, b]`` with ``b = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio)."""
-    fan_in, fan_out = _fans(shape)
-    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    fan_in, fan_out = fans(shape)
+    bound = _std(6.0, fan_in + fan_out)
     return as_generator(rng).uniform(-bound, bound, shape).astype(dtype)
 
 

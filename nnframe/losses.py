@@ -59,8 +59,9 @@ class Loss(Cached):
     target_kinds : tuple of str
         Class attribute, a capability tag: every kind of target the loss accepts, the
         main one first. ``"binary"`` (values in [0, 1] shaped like ``pred``: 0/1 labels or
-        soft labels), ``"class_index"`` (integer labels of shape ``(batch,)``),
-        ``"one_hot"`` (rows of class probabilities shaped like ``pred``) or ``"real"``
+        soft labels), ``"class_index"`` (integer labels of shape ``(batch,)``, or
+        ``(batch, d1, ...)`` for ``pred`` of shape ``(batch, classes, d1, ...)``),
+        ``"one_hot"`` (class probabilities shaped like ``pred``) or ``"real"``
         (finite values shaped like ``pred``). Always a tuple, even for one kind, so test
         kits read every loss the same way; a subclass with an unknown tag is rejected
         when it is defined.
@@ -267,9 +268,9 @@ def _binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
 
 
 def _class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
-    """Check class labels of shape (batch,) and return them as intp."""
+    """Check class labels of shape (batch,) or (batch, d1, ...) and return them as intp."""
     _check_finite(loss, target)
-    low, high = np.minimum.reduce(target), np.maximum.reduce(target)
+    low, high = np.minimum.reduce(target, axis=None), np.maximum.reduce(target, axis=None)
     if low < 0 or high >= n_classes:
         raise DataError(
             f"{loss!r}: class labels must be integers in [0, {n_classes}) for pred with "
@@ -396,7 +397,8 @@ class BCEWithLogitsLoss(Loss):
     Notes
     -----
     Shapes and targets are as for :class:`BCELoss`. The loss is computed as
-    ``max(z, 0) - y * z + log1p(exp(-|z|))``: nothing overflows for any finite ``z``, and
+    ``max(z, 0) - y * z + softplus(-|z|)`` (:func:`nnframe.functional.softplus`, where
+    ``softplus(-|z|) = log1p(exp(-|z|))``): nothing overflows for any finite ``z``, and
     for a confident correct prediction (``z = 30, y = 1``) the tiny loss is not lost to
     cancellation, as it would be in ``softplus(z) - z``.
 
@@ -417,7 +419,9 @@ class BCEWithLogitsLoss(Loss):
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
         z = _as_pred(self, pred)
         y = _binary_target(self, target, z)
-        total = np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
+        # softplus(z) - y * z, with softplus(z) = max(z, 0) + softplus(-|z|) and the first
+        # two terms grouped: they cancel exactly for a confident right prediction.
+        total = np.sum(np.maximum(z, 0) - y * z + F.softplus(-np.abs(z)))
         self.save_for_backward(z=z, y=y)
         return float(total) * self.reduction_scale(z.size)
 
@@ -432,33 +436,36 @@ class BCEWithLogitsLoss(Loss):
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy on logits, for one-of-several classes.
 
-    ``loss = -sum(target * log_softmax(z))`` per example, then reduced; with class
-    labels, ``loss = -log_softmax(z)[label]``. The gradient is
+    ``loss = -sum(target * log_softmax(z))`` over the classes (axis 1) at each position,
+    then reduced; with class labels, ``loss = -log_softmax(z)[label]``. The gradient is
     ``softmax(z) - one_hot(target)``.
 
     Parameters
     ----------
     reduction : {"mean", "sum"}, default "mean"
-        ``"mean"`` averages over the batch.
+        ``"mean"`` averages over the batch, and over every position ``d1, ...`` of an
+        n-d prediction: over ``batch * d1 * ...`` terms, as PyTorch does.
 
     Notes
     -----
     ``pred`` holds logits of shape ``(batch, classes)`` with at least 2 classes (for one
-    output per example use :class:`BCEWithLogitsLoss`). ``target`` is either
+    output per example use :class:`BCEWithLogitsLoss`), or ``(batch, classes, d1, ...)``
+    for one prediction per position (per pixel of an image, per step of a sequence),
+    the class axis second, as in PyTorch. ``target`` is either
 
-    - class labels of shape ``(batch,)`` (or ``(batch, 1)``): integers in
-      ``[0, classes)``, or floats holding whole numbers; or
-    - one-hot rows, or rows of class probabilities, shaped like ``pred``, with values
-      in [0, 1].
+    - class labels of shape ``(batch,)`` (or ``(batch, 1)``), or ``(batch, d1, ...)``
+      for n-d logits: integers in ``[0, classes)``, or floats holding whole numbers; or
+    - one-hot rows, or class probabilities, shaped like ``pred`` (the classes along axis
+      1), with values in [0, 1].
 
     Both give the same value and gradient for the same classes (``target_kinds`` is
     ``("class_index", "one_hot")``). Bad labels (out of range, fractional, NaN) raise
     :class:`~nnframe.errors.DataError`: they are a problem of the data, not of an
-    argument. For probability rows that do not sum to 1 the gradient is
+    argument. For probabilities that do not sum to 1 the gradient is
     ``softmax(z) * sum(target) - target``, the exact derivative of the value computed.
 
-    ``log_softmax`` subtracts each row's maximum before exponentiating, so any finite
-    logits are safe.
+    ``log_softmax`` subtracts each position's maximum before exponentiating, so any
+    finite logits are safe.
 
     Examples
     --------
@@ -469,6 +476,13 @@ class CrossEntropyLoss(Loss):
     500.3465735902
     >>> loss.backward()
     array([[-0.25,  0.25], [-0.5 ,  0.5 ]])
+
+    One prediction per position: logits ``(batch 1, 2 classes, length 3)``, labels
+    ``(batch 1, length 3)``, the mean over the 3 positions:
+
+    >>> z = np.array([[[0.0, 0.0, 1000.0], [0.0, 1000.0, 0.0]]])
+    >>> loss(z, np.array([[0, 1, 1]]))
+    333.5643823935
     """
 
     input_kind: ClassVar[str] = "logit"
@@ -476,46 +490,60 @@ class CrossEntropyLoss(Loss):
 
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
         z = _as_pred(self, pred)
-        if z.ndim != 2:
+        if z.ndim < 2:
             raise ShapeError(
-                f"{self!r}: pred must be logits of shape (batch, classes); "
-                f"got shape {format_shape(z.shape)}"
+                f"{self!r}: pred must be logits of shape (batch, classes) or "
+                f"(batch, classes, d1, ...); got shape {format_shape(z.shape)}"
             )
-        batch, classes = z.shape
+        classes = z.shape[1]
         if classes < 2:
             raise ShapeError(
                 f"{self!r}: pred has {classes} class; a softmax over one class is always "
                 "1 and its loss always 0; for one output per example use BCEWithLogitsLoss"
             )
         t = _numeric(self, target, "target")
+        labels_shape = (z.shape[0], *z.shape[2:])
         if t.shape == z.shape:
             _check_unit_interval(self, t, "one-hot target")
             t = t.astype(z.dtype, copy=False)
-        elif t.shape in ((batch,), (batch, 1)):
-            t = _class_labels(self, t.reshape(batch), classes)
+        elif t.shape == labels_shape or (z.ndim == 2 and t.shape == (z.shape[0], 1)):
+            t = _class_labels(self, t.reshape(labels_shape), classes)
         else:
+            probabilities = "one-hot rows" if z.ndim == 2 else "class probabilities"
             raise ShapeError(
-                f"{self!r}: target must be class labels of shape {format_shape((batch,))} "
-                f"or one-hot rows of shape {format_shape(z.shape)}; "
+                f"{self!r}: target must be class labels of shape {format_shape(labels_shape)} "
+                f"or {probabilities} of shape {format_shape(z.shape)}; "
                 f"got shape {format_shape(t.shape)}"
             )
         log_probs = F.log_softmax(z, axis=1)
-        # Labels pick each example's own log-probability; probability rows weight them all.
-        picked = log_probs[np.arange(batch), t] if t.ndim == 1 else t * log_probs
+        # Labels pick each position's own log-probability; probabilities weight them all.
+        picked = log_probs[_label_index(t)] if t.ndim < z.ndim else t * log_probs
         total = -np.add.reduce(picked, axis=None)
         self.save_for_backward(log_probs=log_probs, target=t)
-        return float(total) * self.reduction_scale(batch)
+        return float(total) * self.reduction_scale(z.size // classes)
 
     def backward(self) -> np.ndarray:
         log_probs, target = self.saved("log_probs", "target")
         grad = np.exp(log_probs)  # the softmax, without a second log-sum-exp
-        if target.ndim == 1:
-            grad[np.arange(len(target)), target] -= 1
+        if target.ndim < grad.ndim:
+            grad[_label_index(target)] -= 1
         else:
             grad *= target.sum(axis=1, keepdims=True)
             grad -= target
-        grad *= self.reduction_scale(len(grad))
+        grad *= self.reduction_scale(grad.size // grad.shape[1])
         return grad
+
+
+def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Index of each label's class in logits ``(batch, classes, d1, ...)``.
+
+    ``labels`` has shape ``(batch, d1, ...)``; the class axis 1 is put between the batch
+    axis and the others: ``(arange(batch), labels)`` for 2-d logits.
+    """
+    if labels.ndim == 1:  # the common case, without np.indices' overhead
+        return np.arange(len(labels)), labels
+    grids: tuple[np.ndarray, ...] = tuple(np.indices(labels.shape, sparse=True))
+    return (grids[0], labels, *grids[1:])
 
 
 class MSELoss(Loss):

@@ -334,7 +334,7 @@ CASES = [
     case("CrossEntropyLoss one class", lambda w: w.ce(np.ones((2, 1)), np.array([0, 0])),
          ShapeError, "CrossEntropyLoss()", "1 class", "BCEWithLogitsLoss"),
     case("CrossEntropyLoss 3-d pred", lambda w: w.ce(np.ones((2, 3, 1)), np.array([0, 0])),
-         ShapeError, "CrossEntropyLoss()", "(batch, classes)", "(2, 3, 1)"),
+         ShapeError, "CrossEntropyLoss()", "class labels of shape (2, 1)", "(2, 3, 1)"),
     case("CrossEntropyLoss empty batch",
          lambda w: w.ce(np.ones((0, 3)), np.array([], dtype=int)), DataError,
          "CrossEntropyLoss()", "empty"),

@@ -317,6 +317,138 @@ def test_cross_entropy_loss_one_hot_and_index_targets_agree(rng):
         np.testing.assert_allclose(grad, results[0][1], rtol=1e-12, atol=1e-15)
 
 
+# -- cross-entropy on (N, C, d1, ...) -----------------------------------------------------
+
+
+@st.composite
+def nd_classification_problems(draw):
+    """Logits (batch, classes, d1[, d2]) with labels (batch, d1[, d2]) or probabilities."""
+    batch, classes = draw(st.integers(1, 3)), draw(st.integers(2, 4))
+    positions = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+    shape = (batch, classes, *positions)
+    logits = draw(arrays(np.float64, shape, elements=st.floats(-8.0, 8.0)))
+    if draw(st.booleans()):
+        labels = st.integers(0, classes - 1)
+        target = draw(arrays(np.int64, (batch, *positions), elements=labels))
+    else:
+        weights = draw(arrays(np.float64, shape, elements=st.floats(0.01, 1.0)))
+        target = weights / weights.sum(axis=1, keepdims=True)
+    return logits, target
+
+
+def class_axis_last(a: np.ndarray) -> np.ndarray:
+    """(N, C, d1, ...) logits or probabilities as (N * d1 * ..., C) rows."""
+    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+@settings(deadline=None)
+@given(problem=nd_classification_problems(), reduction=reductions)
+def test_cross_entropy_loss_nd_backward_matches_central_differences(problem, reduction):
+    assert_gradient_matches(CrossEntropyLoss(reduction), *problem)
+
+
+@given(problem=nd_classification_problems(), reduction=reductions)
+def test_cross_entropy_loss_nd_is_the_2d_loss_over_every_position(problem, reduction):
+    logits, target = problem
+    rows = class_axis_last(logits)
+    row_target = target.ravel() if target.ndim < logits.ndim else class_axis_last(target)
+    loss, row_loss = CrossEntropyLoss(reduction), CrossEntropyLoss(reduction)
+    # "mean" is over batch * d1 * ... positions, the rows of the 2-d problem.
+    assert loss(logits, target) == pytest.approx(row_loss(rows, row_target), rel=1e-12)
+    grad = loss.backward()
+    assert grad.shape == logits.shape
+    np.testing.assert_allclose(class_axis_last(grad), row_loss.backward(), rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_loss_nd_labels_and_one_hot_agree(rng):
+    logits = rng.normal(size=(2, 4, 3, 5))
+    labels = rng.integers(0, 4, (2, 3, 5))
+    one_hot = np.moveaxis(np.eye(4)[labels], -1, 1)  # classes along axis 1
+    results = []
+    for target in [labels, one_hot, labels.astype(np.float32)]:
+        loss = CrossEntropyLoss(reduction="sum")
+        results.append((loss(logits, target), loss.backward()))
+    for value, grad in results[1:]:
+        assert value == pytest.approx(results[0][0], rel=1e-12)
+        np.testing.assert_allclose(grad, results[0][1], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_loss_2d_numbers_are_the_row_formulas_bit_for_bit(dtype, rng):
+    logits = rng.normal(size=(7, 4)).astype(dtype)
+    labels = rng.integers(0, 4, 7)
+    loss = CrossEntropyLoss()
+    value, grad = loss(logits, labels), loss.backward()
+    log_probs = nf.functional.log_softmax(logits, axis=1)
+    assert value == float(-np.add.reduce(log_probs[np.arange(7), labels], axis=None)) * (1 / 7)
+    expected = np.exp(log_probs)
+    expected[np.arange(7), labels] -= 1
+    expected *= 1 / 7
+    np.testing.assert_array_equal(grad, expected)
+    assert grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_loss_nd_is_finite_at_extreme_logits(dtype):
+    z = np.array([[[1e4, -1e4], [-1e4, 1e4]]], dtype)  # (1, 2 classes, 2 positions)
+    loss = CrossEntropyLoss()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = loss(z, np.array([[0, 0]]))  # right, then wrong by 2e4
+        grad = loss.backward()
+    assert value == pytest.approx(2e4 / 2, rel=1e-6)
+    np.testing.assert_allclose(grad, [[[0.0, -0.5], [0.0, 0.5]]], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("pred_shape", "target", "error", "words"),
+    [
+        ((2, 3, 4), np.zeros((2, 3), int), ShapeError, "(2, 4)"),
+        ((2, 3, 4), np.zeros((2, 4, 3)), ShapeError, "class probabilities of shape (2, 3, 4)"),
+        ((2, 3, 4), np.zeros((2, 1, 4), int), ShapeError, "(2, 1, 4)"),
+        ((2, 3, 4), np.zeros(2, int), ShapeError, "class labels of shape (2, 4)"),
+        ((2, 3, 4, 5), np.zeros((2, 4), int), ShapeError, "(2, 4, 5)"),
+        ((2, 3, 4), np.full((2, 4), 3), DataError, "[0, 3)"),
+        ((2, 3, 4), np.full((2, 4), -1), DataError, "from -1 to -1"),
+        ((2, 3, 4), np.full((2, 4), 0.5), DataError, "whole"),
+        ((2, 3, 4), np.full((2, 4), np.nan), DataError, "NaN"),
+        ((2, 3, 4), np.full((2, 3, 4), 2.0), DataError, "[0, 1]"),
+        ((2, 1, 4), np.zeros((2, 4), int), ShapeError, "BCEWithLogitsLoss"),
+        ((2, 3, 0), np.zeros((2, 0), int), DataError, "empty"),
+    ],
+)
+def test_cross_entropy_loss_nd_bad_input_raises_a_clear_error(pred_shape, target, error, words):
+    loss = CrossEntropyLoss()
+    with pytest.raises(error) as info:
+        loss(np.zeros(pred_shape), target)
+    assert str(info.value).startswith("CrossEntropyLoss(): ")
+    assert words in str(info.value)
+    assert not loss.has_cache()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("target_kind", ["labels", "probabilities"])
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 3, 4, 2), (2, 3, 2, 2, 2)])
+def test_cross_entropy_loss_nd_matches_torch(shape, target_kind, reduction, rng):
+    torch = pytest.importorskip("torch")
+    logits = rng.normal(size=shape) * 3
+    if target_kind == "labels":
+        target = rng.integers(0, shape[1], (shape[0], *shape[2:]))
+    else:
+        weights = rng.uniform(0.01, 1.0, shape)
+        target = weights / weights.sum(axis=1, keepdims=True)
+    loss = CrossEntropyLoss(reduction)
+    value, grad = loss(logits, target), loss.backward()
+
+    logits_t = torch.tensor(logits, requires_grad=True)
+    value_t = torch.nn.functional.cross_entropy(
+        logits_t, torch.tensor(target), reduction=reduction
+    )
+    value_t.backward()
+    assert value == pytest.approx(value_t.item(), rel=1e-10)
+    np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
 @pytest.mark.parametrize("loss_cls", ALL_LOSSES)
 @pytest.mark.parametrize("target_dtype", [np.float64, np.int64])
 def test_float32_pred_gives_float32_gradient_and_a_python_float(loss_cls, target_dtype, rng):
