@@ -119,14 +119,16 @@ class Dropout(Layer):
 @register
 @layer
 class BatchNorm1d(Layer):
-    """Batch normalisation of each feature, with a learned scale and shift.
+    """Batch normalisation of each feature (channel), with a learned scale and shift.
 
-    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, feature by feature.
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, feature by feature, on inputs of
+    shape ``(batch, num_features)`` or ``(batch, num_features, length)`` (statistics over
+    the batch and the length, as in PyTorch).
 
     Parameters
     ----------
     num_features : int
-        Width of the input ``(batch, num_features)``.
+        The number of features (channels), axis 1 of the input.
     momentum : float, default 0.1
         Weight of the newest batch in the running statistics, in ``[0, 1]``.
     eps : float, default 1e-5
@@ -148,10 +150,11 @@ class BatchNorm1d(Layer):
     Notes
     -----
     In training mode, ``mean`` and ``var`` are the batch's own (the variance divided by
-    ``batch``), the gradient flows through them, a batch needs more than one example, and
-    each pass updates the running statistics as PyTorch does:
+    ``n``, the number of values per channel: ``batch``, or ``batch * length``), the
+    gradient flows through them, a channel needs more than one value, and each pass
+    updates the running statistics as PyTorch does:
     ``running = (1 - momentum) * running + momentum * batch_statistic``, with the unbiased
-    variance (divided by ``batch - 1``). In evaluation mode the running statistics are
+    variance (divided by ``n - 1``). In evaluation mode the running statistics are
     used and left alone, and the layer is an affine map of each example.
 
     Examples
@@ -166,7 +169,7 @@ class BatchNorm1d(Layer):
     """
 
     batch_independent: ClassVar[bool] = False
-    input_spec = InputSpec(min_ndim=2, max_ndim=2, axis=1, size="num_features", dtype="dtype")
+    input_spec = InputSpec(min_ndim=2, max_ndim=3, axis=1, size="num_features", dtype="dtype")
 
     num_features: int = field(converter=_num_features)
     momentum: float = field(default=0.1, converter=_momentum)
@@ -186,11 +189,12 @@ class BatchNorm1d(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if self.training:
-            n = x.shape[0]
+            n = x.size // x.shape[1]  # values per channel: batch, times length for 3-d
             if n < 2:
                 raise ShapeError(
                     f"{self!r}: needs more than one example per batch in training mode; "
-                    f"got a batch of {n} (use eval() to run on single examples)"
+                    f"got a batch of {x.shape[0]} with {n} value per channel (use eval() "
+                    "to run on single examples)"
                 )
             mean, var = F.moments(x)
             for running, batch_value in (

@@ -140,3 +140,35 @@ def test_linear_backward_with_a_wrong_gradient_shape_names_both_shapes(rng):
 def test_linear_rejects_bad_constructor_arguments(args, kwargs, error_type):
     with pytest.raises(error_type, match=r"Linear|rng|init"):
         nf.Linear(*args, **kwargs)
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    leading=st.lists(st.integers(1, 3), min_size=1, max_size=2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_linear_on_leading_axes_passes_gradcheck_and_matches_the_2d_layer(leading, seed):
+    rng = np.random.default_rng(seed)
+    layer = nf.Linear(3, 2, rng=seed, dtype=np.float64)
+    x = rng.standard_normal((2, *leading, 3))
+    nf.assert_gradients(layer, x)
+    flat = layer(x.reshape(-1, 3))
+    np.testing.assert_allclose(layer(x), flat.reshape(*x.shape[:-1], 2), rtol=1e-14)
+
+
+def test_linear_on_sequences_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    layer = nf.Linear(4, 3, rng=0, dtype=np.float64)
+    x, grad_y = rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 3))
+    reference = torch.nn.Linear(4, 3, dtype=torch.float64)
+    with torch.no_grad():
+        reference.weight.copy_(torch.from_numpy(layer.weight.value))
+        reference.bias.copy_(torch.from_numpy(layer.bias.value))
+    tx = torch.from_numpy(x).requires_grad_(True)
+    ty = reference(tx)
+    ty.backward(torch.from_numpy(grad_y))
+    np.testing.assert_allclose(layer(x), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer.backward(grad_y, input_grad=True), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad, reference.weight.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, reference.bias.grad.numpy(), rtol=1e-12)

@@ -362,8 +362,8 @@ def test_batch_norm_rejects_the_wrong_width_naming_both_shapes():
     layer = nf.BatchNorm1d(64)
     with pytest.raises(ShapeError, match=r"BatchNorm1d\(64\).*\(batch, 64\).*\(5, 3\)"):
         layer(np.ones((5, 3)))
-    with pytest.raises(ShapeError, match=r"BatchNorm1d\(64\).*\(5, 64, 1\)"):
-        layer(np.ones((5, 64, 1)))
+    with pytest.raises(ShapeError, match=r"BatchNorm1d\(64\).*\(5, 64, 1, 1\)"):
+        layer(np.ones((5, 64, 1, 1)))  # (N, C) and (N, C, L) only
     np.testing.assert_array_equal(layer.running_mean.value, 0.0)
     layer(np.ones((5, 64)))
     with pytest.raises(ShapeError, match=r"BatchNorm1d\(64\).*\(5, 64\).*\(5, 63\)"):
@@ -444,3 +444,43 @@ def test_batch_norm_matches_pytorch():
     np.testing.assert_allclose(grad_x, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(layer.weight.grad, reference.weight.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(layer.running_var.value, reference.running_var.numpy())
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_on_sequences_passes_gradcheck(training):
+    rng = np.random.default_rng(0)
+    layer = nf.BatchNorm1d(3, dtype=np.float64)
+    layer(rng.standard_normal((4, 3, 5)))  # running statistics that are not trivial
+    layer.train(training)
+    nf.assert_gradients(layer, rng.standard_normal((2, 3, 4)))
+
+
+def test_batch_norm_on_sequences_matches_pytorch_with_running_statistics():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    layer = nf.BatchNorm1d(3, momentum=0.2, dtype=np.float64)
+    reference = torch.nn.BatchNorm1d(3, momentum=0.2, dtype=torch.float64)
+    for _ in range(3):
+        x, grad_y = rng.standard_normal((4, 3, 6)), rng.standard_normal((4, 3, 6))
+        tx = torch.from_numpy(x).requires_grad_(True)
+        ty = reference(tx)
+        ty.backward(torch.from_numpy(grad_y))
+        np.testing.assert_allclose(layer(x), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            layer.backward(grad_y, input_grad=True), tx.grad.numpy(), rtol=1e-9, atol=1e-12
+        )
+    np.testing.assert_allclose(layer.running_mean.value, reference.running_mean.numpy())
+    np.testing.assert_allclose(layer.running_var.value, reference.running_var.numpy())
+    np.testing.assert_allclose(layer.weight.grad, reference.weight.grad.numpy(), rtol=1e-10)
+    layer.eval(), reference.eval()
+    x = rng.standard_normal((2, 3, 4))
+    np.testing.assert_allclose(layer(x), reference(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_needs_two_values_per_channel_and_at_most_three_axes():
+    with pytest.raises(ShapeError, match="1 value per channel"):
+        nf.BatchNorm1d(3)(np.ones((1, 3, 1)))
+    nf.BatchNorm1d(3)(np.ones((1, 3, 2)))  # two values per channel: a batch of one sequence
+    with pytest.raises(ShapeError, match=r"\(batch, 3\), or \(batch, 3, \.\.\.\)"):
+        nf.BatchNorm1d(3)(np.ones((2, 3, 4, 5)))
