@@ -16,12 +16,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnframe.checks import is_integer
+from nnframe.checks import array_size, is_integer, real_array
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = [
     "Initializer",
+    "draw",
     "fans",
     "get",
     "he_normal",
@@ -180,3 +181,50 @@ def get(init: str | Initializer) -> Initializer:
     if isinstance(init, str) and init in _BY_NAME:
         return _BY_NAME[init]
     raise ArgumentError(f"init must be one of {sorted(_BY_NAME)} or a callable; got {init!r}")
+
+
+def draw(
+    init: str | Initializer,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    dtype: np.dtype,
+    where: str,
+) -> np.ndarray:
+    """Draw a finite weight array of ``shape`` and ``dtype`` with ``init``, or raise.
+
+    ``init`` is a name or a function ``init(shape, rng, dtype)``; what it returns is
+    checked (a real array of the shape, finite) before a layer keeps it. Errors start
+    with ``where`` (``"Linear"``).
+
+    Raises
+    ------
+    ArgumentError, ArgumentTypeError
+        For an unknown name, a function that fails or returns the wrong thing, or a shape
+        too large for this machine's memory.
+
+    Examples
+    --------
+    >>> draw("zeros", (2, 3), np.random.default_rng(0), np.dtype(np.float32), "Linear")
+    array([[0., 0., 0.],
+           [0., 0., 0.]], dtype=float32)
+    """
+    try:
+        make = get(init)
+    except ArgumentError as error:
+        raise ArgumentError(f"{where}: {error}") from None
+    # The built-in initialisers draw in float64 before casting.
+    array_size(shape, np.promote_types(dtype, np.float64), where)
+    try:
+        drawn = make(shape, rng, dtype)
+    except (TypeError, ValueError) as error:  # not an init(shape, rng, dtype) function
+        kind = ArgumentTypeError if isinstance(error, TypeError) else ArgumentError
+        raise kind(
+            f"{where}: init must be a function init(shape, rng, dtype) returning an array; "
+            f"calling {init!r} failed: {error}"
+        ) from error
+    weight = real_array(drawn, f"{where}: init's result")
+    if weight.shape != shape:
+        raise ArgumentError(f"{where}: init returned shape {weight.shape}; expected {shape}")
+    if not np.isfinite(weight).all():
+        raise ArgumentError(f"{where}: init returned NaN or infinite weights; expected finite")
+    return weight.astype(dtype, copy=False)

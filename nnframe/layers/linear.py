@@ -9,8 +9,7 @@ import numpy as np
 
 from nnframe import functional as F
 from nnframe import init as initializers
-from nnframe.checks import array_size, boolean, float_dtype, positive_int, real_array
-from nnframe.errors import ArgumentError, ArgumentTypeError
+from nnframe.checks import boolean, float_dtype, positive_int
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.spec import InputSpec
@@ -79,30 +78,9 @@ class Linear(Layer):
         self.out_features = positive_int(out_features, "Linear: out_features")
         with_bias = boolean(bias, "Linear: bias")
         self.dtype = float_dtype(dtype, "Linear: dtype")
-        try:
-            make_weight = initializers.get(init)
-        except ArgumentError as error:
-            raise ArgumentError(f"Linear: {error}") from None
         generator = as_generator(rng, name="Linear: rng")
         shape = (self.out_features, self.in_features)
-        # The built-in initialisers draw in float64 before casting.
-        array_size(shape, np.promote_types(self.dtype, np.float64), "Linear")
-        try:
-            drawn = make_weight(shape, generator, self.dtype)
-        except (TypeError, ValueError) as error:  # not an init(shape, rng, dtype) function
-            kind = ArgumentTypeError if isinstance(error, TypeError) else ArgumentError
-            raise kind(
-                f"Linear: init must be a function init(shape, rng, dtype) returning an array; "
-                f"calling {init!r} failed: {error}"
-            ) from error
-        weight = real_array(drawn, "Linear: init's result")
-        if weight.shape != shape:
-            raise ArgumentError(
-                f"Linear: init returned shape {weight.shape}; expected {shape}"
-            )
-        if not np.isfinite(weight).all():
-            raise ArgumentError("Linear: init returned NaN or infinite weights; expected finite")
-        weight = weight.astype(self.dtype, copy=False)
+        weight = initializers.draw(init, shape, generator, self.dtype, "Linear")
         self.weight = Parameter(weight)
         self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if with_bias else None
 
