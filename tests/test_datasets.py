@@ -1,4 +1,4 @@
-"""Tests for nnframe.datasets: bundled data sets, CSV files, the split and standardisation."""
+"""Tests for nnframe.data.datasets: bundled data sets, CSV files, the split and standardisation."""
 
 import math
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnframe import datasets
-from nnframe.datasets import Dataset, Standardizer, load, load_csv, read_features
+from nnframe.data.datasets import Dataset, Standardizer, load, load_csv, read_features
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 
 sk_datasets = pytest.importorskip("sklearn.datasets")
