@@ -1,6 +1,7 @@
 """nnframe: an explicit, object-oriented neural-network framework on numpy."""
 
-from nnframe import datasets, errors, functional, init, io, metrics, optim, registry
+from nnframe import data, errors, functional, init, io, metrics, optim, registry
+from nnframe.data import datasets
 from nnframe.grad_mode import is_grad_enabled, no_grad
 from nnframe.gradcheck import GradcheckReport, assert_gradients, gradcheck
 from nnframe.io import load, load_weights, save, save_weights
@@ -85,6 +86,7 @@ __all__ = [
     "batches",
     "callbacks",
     "clip_grad_norm",
+    "data",
     "datasets",
     "errors",
     "functional",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io as text_io
-import json
 import os
 import sys
 import time
@@ -13,11 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-import attrs
 import numpy as np
 
-from nnframe import datasets, io, losses, metrics, optim, tables
+from nnframe import io, losses, metrics, optim
 from nnframe.checks import file_path
+from nnframe.data import datasets
+from nnframe.data.preprocessing import PREPROCESSING_KEY, Preprocessing
+from nnframe.data.tables import read_table
 from nnframe.errors import (
     ArgumentError,
     DataError,
@@ -32,7 +33,7 @@ from nnframe.models import ACTIVATIONS, mlp
 from nnframe.training import Callback, Trainer
 from nnframe.training.history import figure_file
 
-__all__ = ["PREPROCESSING_KEY", "Preprocessing", "main"]
+__all__ = ["main"]
 
 OPTIMIZERS = {
     "sgd": (optim.SGD, {"lr": 0.05, "momentum": 0.9}),
@@ -222,178 +223,6 @@ def _check_out(out: str) -> None:
         raise ArgumentError(f"--out: the folder {path.parent} does not exist")
 
 
-# ---------------------------------------------------------------------------------------------
-# What a saved model needs to prepare new data
-# ---------------------------------------------------------------------------------------------
-
-PREPROCESSING_KEY = "nnframe.preprocessing"
-"""The metadata key of the record ``nnframe train --out`` writes next to the model."""
-
-_LOSSES: dict[str, type[losses.Loss]] = {
-    cls.__name__: cls
-    for cls in (losses.BCELoss, losses.BCEWithLogitsLoss, losses.CrossEntropyLoss, losses.MSELoss)
-}
-
-
-@attrs.frozen
-class Preprocessing:
-    """How a model's training data was prepared, so that new data is prepared the same way.
-
-    Stored as JSON under the model file's ``nnframe.preprocessing`` metadata key.
-
-    Attributes
-    ----------
-    task : {"binary", "multiclass", "regression"}
-    loss : str
-        The loss's class name (the model outputs probabilities for BCELoss, logits for
-        BCEWithLogitsLoss and CrossEntropyLoss).
-    source : str
-        The ``--data`` the model was trained on.
-    seed : int
-    test_size : float
-    feature_names : tuple of str
-    class_names : tuple of str or None
-    target_name : str
-    standardizer : Standardizer or None
-    dtype : str
-    """
-
-    task: str
-    loss: str
-    source: str
-    seed: int
-    test_size: float
-    feature_names: tuple[str, ...]
-    class_names: tuple[str, ...] | None
-    target_name: str
-    standardizer: datasets.Standardizer | None
-    dtype: str
-
-    @classmethod
-    def from_dataset(
-        cls,
-        data: datasets.Dataset,
-        loss: losses.Loss,
-        *,
-        source: str,
-        seed: int,
-        test_size: float,
-    ) -> Preprocessing:
-        """Describe how ``data`` was prepared for a model trained with ``loss``."""
-        return cls(
-            task=data.task,
-            loss=type(loss).__name__,
-            source=str(source),
-            seed=seed,
-            test_size=test_size,
-            feature_names=data.feature_names,
-            class_names=data.class_names,
-            target_name=data.target_name,
-            standardizer=data.standardizer,
-            dtype=data.dtype.name,
-        )
-
-    def to_json(self) -> str:
-        """Return the record as JSON (floats written exactly)."""
-        scaler = self.standardizer
-        record = {
-            **attrs.asdict(self, recurse=False),
-            "feature_names": list(self.feature_names),
-            "class_names": None if self.class_names is None else list(self.class_names),
-            "standardizer": None if scaler is None else {
-                "mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()
-            },
-        }
-        return json.dumps(record)
-
-    @classmethod
-    def from_json(cls, text: str, where: str) -> Preprocessing:
-        """Parse and check a record; anything unexpected is a SerializationError."""
-
-        def bad(what: str) -> SerializationError:
-            return SerializationError(f"{where}: invalid {PREPROCESSING_KEY} record: {what}")
-
-        try:
-            record = json.loads(text)
-        except (ValueError, RecursionError):
-            raise bad("not JSON") from None
-        fields = {field.name for field in attrs.fields(cls)}
-        if not isinstance(record, dict) or set(record) != fields:
-            raise bad(f"expected the keys {sorted(fields)}")
-        if record["task"] not in datasets.TASKS or record["loss"] not in _LOSSES:
-            raise bad(f"unknown task {record['task']!r} or loss {record['loss']!r}")
-        for name in ("source", "target_name", "dtype"):
-            if not isinstance(record[name], str):
-                raise bad(f"{name!r} must be a string")
-        if not isinstance(record["seed"], int) or isinstance(record["seed"], bool):
-            raise bad("'seed' must be an int")
-        if not isinstance(record["test_size"], float | int):
-            raise bad("'test_size' must be a number")
-        names = record["feature_names"]
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise bad("'feature_names' must be a list of strings")
-        classes = record["class_names"]
-        if (classes is None) != (record["task"] == "regression") or (
-            classes is not None
-            and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes))
-        ):
-            raise bad("'class_names' must be a list of strings, or null for regression")
-        scaler = record["standardizer"]
-        standardizer = None
-        if scaler is not None:
-            try:
-                standardizer = datasets.Standardizer(scaler["mean"], scaler["scale"])
-            except (TypeError, KeyError, ValueError) as error:
-                raise bad(f"bad standardizer ({error})") from None
-            if standardizer.n_features != len(names):
-                raise bad("the standardizer does not match the feature names")
-        if record["dtype"] not in ("float16", "float32", "float64"):
-            raise bad(f"unknown dtype {record['dtype']!r}")
-        return cls(
-            task=record["task"],
-            loss=record["loss"],
-            source=record["source"],
-            seed=record["seed"],
-            test_size=float(record["test_size"]),
-            feature_names=tuple(names),
-            class_names=None if classes is None else tuple(classes),
-            target_name=record["target_name"],
-            standardizer=standardizer,
-            dtype=record["dtype"],
-        )
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Prepare raw feature rows as the training rows were prepared."""
-        if self.standardizer is not None:
-            x = self.standardizer.transform(x)
-        return np.asarray(x).astype(self.dtype)
-
-    def encode_labels(self, cells: Sequence[str], lines: Sequence[int], where: str) -> np.ndarray:
-        """Turn a CSV target column's cells into the model's targets."""
-        if self.class_names is None:
-            try:
-                values = np.array(cells, dtype=np.float64)
-            except ValueError:
-                raise DataError(f"{where}: the target column holds text; the model does "
-                                "regression and needs numbers") from None
-            if not np.all(np.isfinite(values)):
-                raise DataError(f"{where}: the target column holds NaN or infinite values")
-            return values.reshape(-1, 1).astype(self.dtype)
-        index = {name: i for i, name in enumerate(self.class_names)}
-        codes = np.empty(len(cells), dtype=np.int64)
-        for row, cell in enumerate(cells):
-            label = cell.strip()
-            if label not in index and tables.is_number(label):
-                label = tables.format_label(float(label))
-            if label not in index:
-                raise DataError(
-                    f"{where}: line {lines[row]} holds the label {cell.strip()!r}, which is "
-                    f"not one of the model's classes ({', '.join(self.class_names)})"
-                )
-            codes[row] = index[label]
-        return codes
-
-
 def _load_model(path: str) -> tuple[Layer, Preprocessing]:
     model, metadata = io.load_with_metadata(path)
     text = metadata.get(PREPROCESSING_KEY)
@@ -414,7 +243,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     model, prep = _load_model(args.model)
     if str(args.data).lower().endswith(".csv"):
         target = args.target if args.target is not None else prep.target_name
-        table = tables.read_table(args.data)
+        table = read_table(args.data)
         if target not in table.header:
             raise DataError(
                 f"{args.data}: no target column {target!r} (use --target); its columns are "
@@ -440,7 +269,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"{prep.test_size:g})"
         )
     pred = _outputs(model, prep.transform(x_raw))
-    loss = _LOSSES[prep.loss]()
+    loss = prep.loss_class()
     with no_grad():
         value = loss.forward(pred, y)
     print(f"data: {described}")
@@ -463,7 +292,7 @@ def _predict(args: argparse.Namespace) -> int:
         if pred.ndim == 2 and pred.shape[1] > 1:
             codes = pred.argmax(axis=1)
         else:
-            threshold = 0.0 if _LOSSES[prep.loss].input_kind == "logit" else 0.5
+            threshold = 0.0 if prep.loss_class.input_kind == "logit" else 0.5
             codes = (pred.reshape(-1) > threshold).astype(np.int64)
         values = [prep.class_names[code] for code in codes]
     buffer = text_io.StringIO()

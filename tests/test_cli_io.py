@@ -11,7 +11,8 @@ import pytest
 
 import nnframe as nf
 from nnframe import io
-from nnframe.cli import PREPROCESSING_KEY, Preprocessing, main
+from nnframe.cli import main
+from nnframe.data.preprocessing import PREPROCESSING_KEY, Preprocessing
 
 
 def _points_csv(path, n=80):

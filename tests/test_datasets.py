@@ -1,4 +1,4 @@
-"""Tests for nnframe.datasets: bundled data sets, CSV files, the split and standardisation."""
+"""Tests for nnframe.data.datasets: bundled data sets, CSV files, the split and standardisation."""
 
 import math
 from pathlib import Path
@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 from nnframe import datasets
-from nnframe.datasets import Dataset, Standardizer, load, load_csv, read_features
+from nnframe.data.datasets import Dataset, Standardizer, load, load_csv, read_features
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
-
-sk_datasets = pytest.importorskip("sklearn.datasets")
 
 # name, n_classes, n_features, n_rows, task
 BUNDLED = [
@@ -23,7 +21,11 @@ BUNDLED_NAMES = [row[0] for row in BUNDLED]
 
 
 def raw_bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The features and targets straight from scikit-learn: the independent oracle."""
+    """The features and targets straight from scikit-learn: the independent oracle.
+
+    Only the tests that compare with scikit-learn need it; they skip without it.
+    """
+    sk_datasets = pytest.importorskip("sklearn.datasets")
     bunch = getattr(sk_datasets, f"load_{name}")()
     return bunch.data, bunch.target
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,9 +12,12 @@ import numpy.typing as npt
 from attrs import field, frozen
 
 from nnframe.checks import boolean, float_dtype, interval
-from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
+from nnframe.data.bundled import NAMES, read_bundled
+from nnframe.data.split import shuffled_split, stratified_split
+from nnframe.data.standardizer import Standardizer, float_rows
+from nnframe.data.tables import encode_target, numeric_columns, read_table, target_column
+from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 from nnframe.rng import RNGLike, as_generator
-from nnframe.tables import encode_target, numeric_columns, read_table, target_column
 
 __all__ = [
     "MAX_AUTO_CLASSES",
@@ -27,9 +29,6 @@ __all__ = [
     "load_csv",
     "read_features",
 ]
-
-NAMES: tuple[str, ...] = ("breast_cancer", "digits", "iris", "wine")
-"""The bundled data sets :func:`load` knows by name (they ship inside scikit-learn)."""
 
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 """The learning tasks a :class:`Dataset` can hold."""
@@ -43,131 +42,9 @@ IntArray = npt.NDArray[np.int64]
 
 
 # ---------------------------------------------------------------------------------------------
-# Standardizer and Dataset
+# Dataset
 # ---------------------------------------------------------------------------------------------
 
-
-def _vector(value: object) -> FloatArray:
-    array = np.array(value, dtype=np.float64)  # a private copy: the statistics never alias
-    if array.ndim != 1:
-        raise ShapeError(
-            f"Standardizer: expected a 1-d array of statistics; got shape {array.shape}"
-        )
-    return array
-
-
-@frozen(eq=False)
-class Standardizer:
-    """Per-feature standardisation ``(x - mean) / scale`` with statistics fitted once.
-
-    Parameters
-    ----------
-    mean : array_like of shape (n_features,)
-        The per-feature mean of the rows it was fitted on.
-    scale : array_like of shape (n_features,)
-        The per-feature standard deviation of those rows, with 1 for constant features.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> s = Standardizer.fit(np.array([[1.0, 5.0], [3.0, 5.0]]))
-    >>> s
-    Standardizer(n_features=2)
-    >>> s.transform(np.array([[2.0, 5.0], [5.0, 6.0]]))
-    array([[0., 0.],
-           [3., 1.]])
-    """
-
-    mean: FloatArray = field(converter=_vector)
-    scale: FloatArray = field(converter=_vector)
-
-    def __attrs_post_init__(self) -> None:
-        if self.mean.shape != self.scale.shape:
-            raise ShapeError(
-                f"Standardizer: mean has shape {self.mean.shape} but scale has shape "
-                f"{self.scale.shape}"
-            )
-        if not (np.all(np.isfinite(self.scale)) and np.all(self.scale > 0)):
-            raise ArgumentError("Standardizer: every scale must be finite and positive")
-
-    @classmethod
-    def fit(cls, x: npt.ArrayLike) -> Standardizer:
-        """Fit the per-feature mean and standard deviation of ``x``.
-
-        Parameters
-        ----------
-        x : array_like of shape (n, n_features)
-            Numeric rows, at least one.
-
-        Returns
-        -------
-        Standardizer
-
-        Notes
-        -----
-        A feature is constant when its standard deviation is below ``1e-12`` times its
-        magnitude (not only exactly zero: the standard deviation of a repeated 0.1 is about
-        1e-17, and dividing rounding noise by it would blow it up). Constant features get
-        scale 1, so they come out as zeros instead of NaN.
-        """
-        array = _float_rows(x, "Standardizer.fit")
-        if array.shape[0] == 0:
-            raise ShapeError("Standardizer.fit: needs at least one row; got 0")
-        mean = array.mean(axis=0)
-        std = array.std(axis=0)
-        constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
-        return cls(mean, np.where(constant, 1.0, std))
-
-    @property
-    def n_features(self) -> int:
-        """The number of features it was fitted on."""
-        return int(self.mean.shape[0])
-
-    def transform(self, x: npt.ArrayLike) -> FloatArray:
-        """Standardise rows with the fitted statistics.
-
-        Parameters
-        ----------
-        x : array_like of shape (n, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n, n_features), float64
-            A new array; ``x`` is not modified.
-
-        Raises
-        ------
-        ShapeError
-            If ``x`` is not 2-d with ``n_features`` columns.
-        DTypeError
-            If ``x`` is not numeric.
-        """
-        return (self._check(x, "transform") - self.mean) / self.scale
-
-    def inverse_transform(self, x: npt.ArrayLike) -> FloatArray:
-        """Undo :meth:`transform`: ``x * scale + mean``, as float64."""
-        return self._check(x, "inverse_transform") * self.scale + self.mean
-
-    def _check(self, x: npt.ArrayLike, method: str) -> FloatArray:
-        array = _float_rows(x, f"Standardizer.{method}")
-        if array.shape[1] != self.n_features:
-            raise ShapeError(
-                f"Standardizer.{method}: expected rows of shape (n, {self.n_features}); "
-                f"got shape {array.shape}"
-            )
-        return array
-
-    def __repr__(self) -> str:
-        return f"Standardizer(n_features={self.n_features})"
-
-
-def _float_rows(x: npt.ArrayLike, owner: str) -> FloatArray:
-    array = np.asarray(x)
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"{owner}: expected a real numeric array; got dtype {array.dtype}")
-    if array.ndim != 2:
-        raise ShapeError(f"{owner}: expected a 2-d array (n, features); got shape {array.shape}")
-    return array.astype(np.float64, copy=False)
 
 
 @frozen(eq=False)
@@ -264,7 +141,7 @@ class Dataset:
         """
         if self.standardizer is not None:
             return self.standardizer.transform(x).astype(self.dtype)
-        array = _float_rows(x, f"Dataset {self.name!r}.transform")
+        array = float_rows(x, f"Dataset {self.name!r}.transform")
         if array.shape[1] != self.n_features:
             raise ShapeError(
                 f"Dataset {self.name!r}.transform: expected rows of shape (n, "
@@ -357,8 +234,11 @@ def load(
 
     Notes
     -----
-    The bundled data sets keep scikit-learn's class order (``breast_cancer`` has
-    ``("malignant", "benign")``), so class indices match scikit-learn's targets.
+    The bundled data sets ship inside nnframe (``nnframe/data/bundled``): exact copies of
+    the UCI Machine Learning Repository data sets as scikit-learn distributes them, so
+    scikit-learn need not be installed. They keep scikit-learn's row and class order
+    (``breast_cancer`` has ``("malignant", "benign")``), so class indices match
+    scikit-learn's targets.
 
     Examples
     --------
@@ -401,7 +281,7 @@ def load(
     float_type = float_dtype(dtype, "datasets: dtype")
     boolean(standardize, "datasets: standardize")
 
-    x, y, feature_names, class_names = _bundled(name)
+    x, y, feature_names, class_names = read_bundled(name)
     own_task = "binary" if len(class_names) == 2 else "multiclass"
     if task is not None and _check_task(task) != own_task:
         raise ArgumentError(f"load: {name!r} is a {own_task} data set; got task={task!r}")
@@ -591,30 +471,6 @@ def _check_task(task: object) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Bundled data sets
-# ---------------------------------------------------------------------------------------------
-
-
-def _bundled(name: str) -> tuple[FloatArray, IntArray, tuple[str, ...], tuple[str, ...]]:
-    """Return the raw features, class indices, feature names and class names of ``name``."""
-    try:
-        from sklearn import datasets as sk_datasets
-    except ImportError as error:  # pragma: no cover - scikit-learn is in the test environment
-        raise ModuleNotFoundError(
-            f"the bundled data set {name!r} comes from scikit-learn, which is not installed; "
-            f"`pip install scikit-learn`, or load a CSV file instead"
-        ) from error
-    loader: Callable[[], Any] = getattr(sk_datasets, f"load_{name}")
-    bunch = loader()
-    return (
-        np.asarray(bunch.data, dtype=np.float64),
-        np.asarray(bunch.target, dtype=np.int64),
-        tuple(str(f) for f in bunch.feature_names),
-        tuple(str(c) for c in bunch.target_names),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Splitting, standardising, assembling
 # ---------------------------------------------------------------------------------------------
 
@@ -636,10 +492,10 @@ def _assemble(
 ) -> Dataset:
     generator = as_generator(rng)
     if class_names is None:
-        train, test = _shuffled_split(where, len(x), test_size, generator)
+        train, test = shuffled_split(where, len(x), test_size, generator)
         y_out = y.astype(dtype).reshape(-1, 1)
     else:
-        train, test = _stratified_split(where, y, class_names, test_size, generator)
+        train, test = stratified_split(where, y, class_names, test_size, generator)
         y_out = y.astype(np.int64)
     standardizer = Standardizer.fit(x[train]) if standardize else None
 
@@ -660,60 +516,3 @@ def _assemble(
         train_indices=train,
         test_indices=test,
     )
-
-
-def _n_test(n: int, test_size: float) -> int:
-    # ceil, as scikit-learn's train_test_split; the small slack keeps 0.2 * 150 at 30.
-    return math.ceil(test_size * n - 1e-9)
-
-
-def _shuffled_split(
-    where: str, n: int, test_size: float, rng: np.random.Generator
-) -> tuple[IntArray, IntArray]:
-    if n < 2:
-        raise DataError(f"{where}: needs at least 2 rows to split into train and test; got {n}")
-    n_test = min(max(_n_test(n, test_size), 1), n - 1)
-    order = rng.permutation(n).astype(np.int64)
-    return order[n_test:], order[:n_test]
-
-
-def _stratified_split(
-    where: str,
-    codes: npt.NDArray[Any],
-    class_names: tuple[str, ...],
-    test_size: float,
-    rng: np.random.Generator,
-) -> tuple[IntArray, IntArray]:
-    """Split so that every class has its share of the test rows, within one row.
-
-    The test rows are shared out by the largest-remainder method: class ``c`` with ``n_c``
-    of the ``n`` rows has the quota ``n_test * n_c / n`` and gets its floor or its ceiling.
-    Both splits then hold each class within one row of its overall proportion. Every class
-    keeps at least one row in each split, even when ``test_size`` asks for fewer.
-    """
-    k = len(class_names)
-    counts = np.bincount(codes, minlength=k)
-    if np.any(counts < 2):
-        few = ", ".join(f"{class_names[c]!r} ({counts[c]} row)" for c in np.flatnonzero(counts < 2))
-        raise DataError(
-            f"{where}: cannot stratify the split: class {few} needs at least 2 rows, one for "
-            f"each split"
-        )
-    n = int(counts.sum())
-    n_test = _n_test(n, test_size)
-    quotas = n_test * counts / n
-    per_class = np.floor(quotas).astype(np.int64)
-    leftover = n_test - int(per_class.sum())
-    per_class[np.argsort(-(quotas - per_class), kind="stable")[:leftover]] += 1
-    per_class = np.clip(per_class, 1, counts - 1)
-
-    train_parts, test_parts = [], []
-    for c in range(k):
-        rows = rng.permutation(np.flatnonzero(codes == c))
-        test_parts.append(rows[: per_class[c]])
-        train_parts.append(rows[per_class[c] :])
-    # Shuffle across classes too: the bundled sets are sorted by class, and a model fed
-    # x_train in order without shuffling would see one class at a time.
-    train = rng.permutation(np.concatenate(train_parts)).astype(np.int64)
-    test = rng.permutation(np.concatenate(test_parts)).astype(np.int64)
-    return train, test

@@ -1,6 +1,6 @@
 """CSV files as tables of text cells, checked and parsed with the line of every problem.
 
-The parsing behind :func:`nnframe.datasets.load_csv` and ``nnframe evaluate`` /
+The parsing behind :func:`nnframe.data.datasets.load_csv` and ``nnframe evaluate`` /
 ``nnframe predict``: a header row naming the columns, numeric feature columns, and a target
 column of numbers or text labels.
 """
