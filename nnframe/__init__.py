@@ -1,9 +1,18 @@
 """nnframe: an explicit, object-oriented neural-network framework on numpy."""
 
-from nnframe import callbacks, datasets, errors, functional, init, io, metrics, optim, registry
+from nnframe import (
+    callbacks,
+    datasets,
+    errors,
+    functional,
+    init,
+    metrics,
+    optim,
+    registry,
+    serialization,
+)
 from nnframe.grad_mode import is_grad_enabled, no_grad
 from nnframe.gradcheck import GradcheckReport, assert_gradients, gradcheck
-from nnframe.io import load, load_weights, save, save_weights
 from nnframe.layers import (
     ELU,
     GELU,
@@ -39,6 +48,7 @@ from nnframe.optim import (
 )
 from nnframe.parameter import Buffer, Parameter
 from nnframe.registry import register
+from nnframe.serialization import load, load_weights, save, save_weights
 from nnframe.training import History, Trainer, batches
 
 __version__ = "0.1.0"
@@ -88,7 +98,6 @@ __all__ = [
     "functional",
     "gradcheck",
     "init",
-    "io",
     "is_grad_enabled",
     "layer",
     "load",
@@ -101,4 +110,5 @@ __all__ = [
     "registry",
     "save",
     "save_weights",
+    "serialization",
 ]

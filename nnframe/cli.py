@@ -16,7 +16,8 @@ from typing import Any, NoReturn
 import attrs
 import numpy as np
 
-from nnframe import datasets, io, losses, metrics, optim, tables
+from nnframe import datasets, losses, metrics, optim, tables
+from nnframe import serialization as io
 from nnframe.callbacks import Callback
 from nnframe.checks import file_path
 from nnframe.errors import (

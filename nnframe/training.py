@@ -30,10 +30,10 @@ from nnframe.errors import (
     TrainingDivergedError,
 )
 from nnframe.grad_mode import no_grad
-from nnframe.io import load_checkpoint
 from nnframe.layers import Layer, Sequential, Sigmoid
 from nnframe.losses import BCELoss
 from nnframe.rng import RNGLike, as_generator
+from nnframe.serialization import load_checkpoint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -19,8 +19,9 @@ import safetensors.numpy
 from attrs import field
 
 import nnframe as nf
-from nnframe import atomic, io, registry
+from nnframe import atomic, registry, serialization
 from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, StateDictError
+from nnframe.serialization import format as file_format
 
 # ---------------------------------------------------------------------------------------------
 # Layers for the tests: a registered attrs layer, a registered plain-__init__ layer, and an
@@ -206,8 +207,8 @@ def test_registered_custom_layers_round_trip(custom_layers, dtype, tmp_path):
     x = np.random.default_rng(1).standard_normal((6, 3)).astype(dtype)
     nf.save(model, tmp_path / "custom.safetensors")
     loaded = nf.load(tmp_path / "custom.safetensors")
-    metadata = io.read_metadata(tmp_path / "custom.safetensors")
-    architecture = json.loads(metadata[io.KEY_ARCHITECTURE])
+    metadata = serialization.read_metadata(tmp_path / "custom.safetensors")
+    architecture = json.loads(metadata[file_format.KEY_ARCHITECTURE])
     names = [spec["class"] for spec in architecture["config"]["layers"]]
     assert names == ["Linear", "tests.ScaledTanh", "tests.Square", "Linear"]
     assert isinstance(loaded[1], ScaledTanh) and isinstance(loaded[2], Square)
@@ -220,10 +221,10 @@ def test_file_holds_weights_as_tensors_and_the_architecture_as_json(tmp_path):
     nf.save(model, path, metadata={"author": "me"})
     tensors = safetensors.numpy.load_file(str(path))  # any safetensors reader can read it
     assert sorted(tensors) == ["0.bias", "0.weight"]
-    metadata = nf.io.read_metadata(path)
+    metadata = serialization.read_metadata(path)
     assert metadata["author"] == "me"
-    assert metadata[io.KEY_VERSION] == "1" and metadata[io.KEY_KIND] == "model"
-    assert json.loads(metadata[io.KEY_ARCHITECTURE]) == {
+    assert metadata[file_format.KEY_VERSION] == "1" and metadata[file_format.KEY_KIND] == "model"
+    assert json.loads(metadata[file_format.KEY_ARCHITECTURE]) == {
         "class": "Sequential",
         "config": {
             "layers": [
@@ -240,7 +241,9 @@ def test_file_holds_weights_as_tensors_and_the_architecture_as_json(tmp_path):
 
 def test_reserved_metadata_keys_are_refused(tmp_path):
     with pytest.raises(ArgumentError, match="nnframe's own"):
-        nf.save(nf.ReLU(), tmp_path / "m.safetensors", metadata={io.KEY_ARCHITECTURE: "{}"})
+        nf.save(
+            nf.ReLU(), tmp_path / "m.safetensors", metadata={file_format.KEY_ARCHITECTURE: "{}"}
+        )
     with pytest.raises(ArgumentTypeError):
         nf.save(nf.ReLU(), tmp_path / "m.safetensors", metadata={"n": 3})
     assert not list(tmp_path.iterdir())
@@ -350,9 +353,9 @@ def test_a_model_that_shares_weights_is_refused_by_save_but_not_by_save_weights(
 
 def _write_with_architecture(path: Path, architecture: object, tensors=None) -> None:
     """Write a well-formed, correctly checksummed file around a hostile architecture."""
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = json.dumps(architecture)
-    io._write_file(path, tensors or {}, header)
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = json.dumps(architecture)
+    file_format.write_file(path, tensors or {}, header)
 
 
 HOSTILE = {
@@ -440,9 +443,9 @@ def test_a_registered_layer_nested_in_a_config_is_built_through_the_registry(
 
 def test_deeply_nested_json_is_an_error_not_a_crash(tmp_path):
     path = tmp_path / "deep.safetensors"
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = "[" * 100_000 + "]" * 100_000
-    io._write_file(path, {}, header)
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = "[" * 100_000 + "]" * 100_000
+    file_format.write_file(path, {}, header)
     with pytest.raises(SerializationError, match="not valid JSON"):
         nf.load(path)
 
@@ -504,7 +507,7 @@ def _png_bytes() -> bytes:
         (b"\x01\x02\x03", "too short"),
         (_png_bytes(), "PNG"),
         ((2**63).to_bytes(8, "little") + b"{}", "limit"),
-        ((io.MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{}", "limit"),
+        ((file_format.MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{}", "limit"),
         ((5000).to_bytes(8, "little") + b'{"a": 1}', "header length"),
         ((8).to_bytes(8, "little") + b"not json", "not valid JSON"),
         ((2).to_bytes(8, "little") + b"[]", "not a JSON object"),
@@ -542,12 +545,13 @@ def test_missing_files_and_directories_are_serialization_errors(tmp_path):
 
 def test_weights_whose_dtype_does_not_match_the_architecture_are_refused(model_file, tmp_path):
     model = nf.load(model_file)
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = io.read_metadata(model_file)[io.KEY_ARCHITECTURE]
+    header = file_format.make_header("model", None, "test")
+    key = file_format.KEY_ARCHITECTURE
+    header[key] = serialization.read_metadata(model_file)[key]
     tensors = {name: value.astype(np.float64) for name, value in model.state_dict().items()}
     tensors["2.bias"] = tensors["2.bias"].astype(np.int64)
     path = tmp_path / "wrong.safetensors"
-    io._write_file(path, tensors, header)
+    file_format.write_file(path, tensors, header)
     with pytest.raises(SerializationError, match="dtype") as caught:
         nf.load(path)
     message = str(caught.value)
@@ -555,10 +559,11 @@ def test_weights_whose_dtype_does_not_match_the_architecture_are_refused(model_f
 
 
 def test_weights_missing_from_the_file_are_refused(model_file, tmp_path):
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = io.read_metadata(model_file)[io.KEY_ARCHITECTURE]
+    header = file_format.make_header("model", None, "test")
+    key = file_format.KEY_ARCHITECTURE
+    header[key] = serialization.read_metadata(model_file)[key]
     path = tmp_path / "partial.safetensors"
-    io._write_file(path, {"0.weight": np.zeros((8, 6), np.float32)}, header)
+    file_format.write_file(path, {"0.weight": np.zeros((8, 6), np.float32)}, header)
     with pytest.raises(SerializationError, match="missing"):
         nf.load(path)
 
@@ -573,10 +578,10 @@ def test_unsupported_tensor_dtypes_are_refused(tmp_path):
 
 
 def test_a_newer_format_and_a_foreign_file_are_explained(model_file, tmp_path):
-    header = io._header("model", None, "test")
-    header[io.KEY_VERSION] = "2"
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_VERSION] = "2"
     path = tmp_path / "future.safetensors"
-    io._write_file(path, {}, header)
+    file_format.write_file(path, {}, header)
     with pytest.raises(SerializationError, match="newer nnframe"):
         nf.load(path)
     foreign = tmp_path / "foreign.safetensors"
@@ -620,7 +625,7 @@ def test_load_weights_reports_every_mismatch_at_once_and_changes_nothing(tmp_pat
 def test_load_weights_reads_model_files_checkpoints_and_foreign_safetensors(tmp_path):
     source = nf.Linear(3, 2, rng=0)
     nf.save(source, tmp_path / "m.safetensors")
-    io.save_checkpoint(tmp_path / "c.safetensors", source, epoch=1)
+    serialization.save_checkpoint(tmp_path / "c.safetensors", source, epoch=1)
     safetensors.numpy.save_file(
         {"weight": source.weight.value, "bias": source.bias.value}, str(tmp_path / "f.st")
     )
@@ -693,14 +698,14 @@ def test_an_unserialisable_value_fails_before_anything_is_written(model_file):
             return {"lr": 0.1, "state.0.m": np.array([object()], dtype=object)}
 
     with pytest.raises(SerializationError, match="dtype object"):
-        io.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), BadOptimizer(), epoch=1)
+        serialization.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), BadOptimizer(), epoch=1)
 
     class WorseOptimizer:
         def state_dict(self):
             return {"lr": "fast"}
 
     with pytest.raises(SerializationError, match="'lr'"):
-        io.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), WorseOptimizer(), epoch=1)
+        serialization.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), WorseOptimizer(), epoch=1)
     assert model_file.read_bytes() == before
     assert _temporaries(model_file.parent) == []
 
