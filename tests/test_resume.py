@@ -151,8 +151,8 @@ def test_a_checkpoint_holds_the_whole_training_state(tmp_path):
     # The model inside is loadable on its own, architecture and all.
     _assert_same_weights(nf.load(path), run.model)
     metadata = serialization.read_metadata(path)
-    assert metadata[serialization.KEY_KIND] == "checkpoint"
-    assert json.loads(metadata[serialization.KEY_CHECKPOINT])["epoch"] == 2
+    assert metadata[serialization.format.KEY_KIND] == "checkpoint"
+    assert json.loads(metadata[serialization.format.KEY_CHECKPOINT])["epoch"] == 2
 
 
 def test_epochs_is_the_total_and_a_finished_checkpoint_trains_no_more(tmp_path):
@@ -264,3 +264,37 @@ def test_mt19937_generator_states_round_trip(tmp_path):
     fresh = np.random.Generator(np.random.MT19937(0))
     serialization.load_checkpoint(tmp_path / "c.safetensors").restore(model, data_rng=fresh)
     assert fresh.random() == legacy.random()
+
+
+def _tied_trainer():
+    """A model whose last Linear shares the first one's weight, trained with Adam."""
+    model = nf.Sequential(nf.Linear(5, 5, rng=1), nf.Tanh(), nf.Dropout(0.1, rng=2),
+                          nf.Linear(5, 5, rng=3), nf.Tanh(), nf.Linear(5, 3, rng=4))
+    model[3].weight = model[0].weight
+    return nf.Trainer(model, nf.CrossEntropyLoss(), nf.Adam(model.parameters(), lr=0.01))
+
+
+def test_a_tied_model_resumes_bit_identical_and_stays_tied(tmp_path):
+    setup = _setup()
+    x, y = setup["data"]()
+    straight = _tied_trainer()
+    straight.fit(x, y, epochs=4, **setup["FIT"])
+
+    path = tmp_path / "tied.safetensors"
+    _tied_trainer().fit(x, y, epochs=2, callbacks=[ModelCheckpoint(path)], **setup["FIT"])
+    names = set(serialization.format.read_file(path).tensors)
+    assert "model.0.weight" in names and "model.3.weight" not in names
+    resumed = _tied_trainer()
+    resumed.fit(x, y, epochs=4, resume_from=path, **setup["FIT"])
+    _assert_same_weights(resumed.model, straight.model)
+    assert resumed.model[3].weight is resumed.model[0].weight
+
+    # The model read back out of the checkpoint is tied too, and keeps training tied.
+    loaded = nf.load(path)
+    assert loaded[3].weight is loaded[0].weight
+    before = loaded[0].weight.value.copy()
+    nf.Trainer(loaded, nf.CrossEntropyLoss(), nf.SGD(loaded.parameters(), lr=0.1)).fit(
+        x, y, epochs=1, **setup["FIT"]
+    )
+    assert loaded[3].weight is loaded[0].weight
+    assert not np.array_equal(loaded[0].weight.value, before)
