@@ -1,6 +1,6 @@
 """Classify handwritten digits with a multi-layer perceptron.
 
-The digits data set (1,797 8x8 images, shipped with scikit-learn) split into training and
+The digits data set (1,797 8x8 images, shipped with nnframe) split into training and
 test rows; an MLP with softmax cross-entropy trained by Adam, with a validation split and
 early stopping; then the held-out accuracy and the confusion matrix.
 

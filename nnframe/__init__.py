@@ -1,10 +1,17 @@
 """nnframe: an explicit, object-oriented neural-network framework on numpy."""
 
-from nnframe import data, errors, functional, init, io, metrics, optim, registry
+from nnframe import (
+    data,
+    errors,
+    functional,
+    init,
+    metrics,
+    optim,
+    serialization,
+)
 from nnframe.data import datasets
 from nnframe.grad_mode import is_grad_enabled, no_grad
 from nnframe.gradcheck import GradcheckReport, assert_gradients, gradcheck
-from nnframe.io import load, load_weights, save, save_weights
 from nnframe.layers import (
     ELU,
     GELU,
@@ -23,7 +30,9 @@ from nnframe.layers import (
     Summary,
     Tanh,
     layer,
+    registry,
 )
+from nnframe.layers.registry import register
 from nnframe.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from nnframe.models import mlp
 from nnframe.optim import (
@@ -40,7 +49,7 @@ from nnframe.optim import (
     clip_grad_norm,
 )
 from nnframe.parameter import Buffer, Parameter
-from nnframe.registry import register
+from nnframe.serialization import load, load_weights, save, save_weights
 from nnframe.training import History, Trainer, batches, callbacks
 
 __version__ = "0.1.0"
@@ -92,7 +101,6 @@ __all__ = [
     "functional",
     "gradcheck",
     "init",
-    "io",
     "is_grad_enabled",
     "layer",
     "load",
@@ -105,4 +113,5 @@ __all__ = [
     "registry",
     "save",
     "save_weights",
+    "serialization",
 ]

@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from nnframe import io, losses, metrics, optim
+from nnframe import losses, metrics, optim
+from nnframe import serialization as io
 from nnframe.checks import file_path
 from nnframe.data import datasets
 from nnframe.data.preprocessing import PREPROCESSING_KEY, Preprocessing

@@ -23,7 +23,7 @@ API_PAGES = sorted((ROOT / "docs" / "api").glob("*.md"))
 # The modules whose __all__ the reference must cover.
 PUBLIC_MODULES = [
     "nnframe", "nnframe.optim", "nnframe.training", "nnframe.stepwise", "nnframe.testing",
-    "nnframe.io",
+    "nnframe.serialization",
 ]
 
 # "::: target" at the start of a line, then its indented options block (blank lines inside).

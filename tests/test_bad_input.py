@@ -95,7 +95,7 @@ def snapshot(w: World) -> dict[str, Any]:
         "modes": [sub.training for _, sub in w.model.named_layers()],
         "generators": {
             path: copy.deepcopy(g.bit_generator.state)
-            for path, g in nf.io.layer_generators(w.model).items()
+            for path, g in w.model.named_generators()
         },
         "optimizer": w.optimizer.state_dict(),
         "schedule": w.schedule.state_dict(),
@@ -644,11 +644,13 @@ CASES = [
             ("load: path", lambda w: nf.load(w.tmp / "m\0.st")),
             ("save_weights: path", lambda w: nf.save_weights(w.model, w.tmp / "m\0.st")),
             ("load_weights: path", lambda w: nf.load_weights(w.model, w.tmp / "m\0.st")),
-            ("read_metadata: path", lambda w: nf.io.read_metadata(w.tmp / "m\0.st")),
+            ("read_metadata: path", lambda w: nf.serialization.read_metadata(w.tmp / "m\0.st")),
             ("save_checkpoint: path",
-             lambda w: nf.io.save_checkpoint(w.tmp / "m\0.st", w.model, epoch=1)),
-            ("load_checkpoint: path", lambda w: nf.io.load_checkpoint(w.tmp / "m\0.st")),
-            ("write_atomic: path", lambda w: nf.io.write_atomic(w.tmp / "m\0.st", b"data")),
+             lambda w: nf.serialization.save_checkpoint(w.tmp / "m\0.st", w.model, epoch=1)),
+            ("load_checkpoint: path",
+             lambda w: nf.serialization.load_checkpoint(w.tmp / "m\0.st")),
+            ("write_atomic: path",
+             lambda w: nf.serialization.write_atomic(w.tmp / "m\0.st", b"data")),
             ("ModelCheckpoint: path", lambda w: ModelCheckpoint(w.tmp / "m\0.st")),
             ("Trainer.fit: resume_from", lambda w: fit(w, resume_from=w.tmp / "m\0.st")),
             ("History.plot: path", lambda w: w.trainer.history.plot(w.tmp / "m\0.st")),
@@ -956,8 +958,8 @@ TARGETS: list[tuple[str, Callable[[World, Any], object]]] = [
     ("load path", lambda w, v: nf.load(v)),
     ("load_weights path", lambda w, v: nf.load_weights(w.model, v)),
     ("save_weights path", lambda w, v: nf.save_weights(w.small, v)),
-    ("read_metadata path", lambda w, v: nf.io.read_metadata(v)),
-    ("load_checkpoint path", lambda w, v: nf.io.load_checkpoint(v)),
+    ("read_metadata path", lambda w, v: nf.serialization.read_metadata(v)),
+    ("load_checkpoint path", lambda w, v: nf.serialization.load_checkpoint(v)),
     ("History.plot path", lambda w, v: w.trainer.history.plot(v)),
     ("gradcheck x", lambda w, v: nf.gradcheck(w.small, v)),
     ("gradcheck eps", lambda w, v: nf.gradcheck(w.small, X[:2], eps=v)),

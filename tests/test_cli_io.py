@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import nnframe as nf
-from nnframe import io
+from nnframe import serialization
 from nnframe.cli import main
 from nnframe.data.preprocessing import PREPROCESSING_KEY, Preprocessing
+from nnframe.serialization import format as file_format
 
 
 def _points_csv(path, n=80):
@@ -41,7 +42,7 @@ def points_model(tmp_path, capsys):
 
 def test_train_out_saves_the_model_and_its_preprocessing(points_model, capsys):
     model_path, data_path = points_model
-    metadata = io.read_metadata(model_path)
+    metadata = serialization.read_metadata(model_path)
     record = Preprocessing.from_json(metadata[PREPROCESSING_KEY], str(model_path))
     assert record.task == "binary" and record.loss == "BCELoss"
     assert record.feature_names == ("a", "b") and record.class_names == ("no", "yes")
@@ -146,9 +147,9 @@ def test_error_paths_exit_2_with_one_line(points_model, tmp_path, capsys):
     header = {PREPROCESSING_KEY: json.dumps({"task": "binary"})}
     nf.save(nf.Sequential(nf.Linear(2, 1, rng=0)), tampered, metadata=header)
     wrong_arch = tmp_path / "wrong.safetensors"
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = json.dumps({"class": "os.system", "config": {}})
-    io._write_file(wrong_arch, {}, header)
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = json.dumps({"class": "os.system", "config": {}})
+    file_format.write_file(wrong_arch, {}, header)
     no_label = tmp_path / "nolabel.csv"
     no_label.write_text("a,b\n1,2\n")
     unknown_label = tmp_path / "unknown.csv"
@@ -185,10 +186,12 @@ def test_error_paths_exit_2_with_one_line(points_model, tmp_path, capsys):
 
 def test_a_stale_model_file_with_mismatched_weights_is_one_line(tmp_path, capsys):
     path = tmp_path / "m.safetensors"
-    header = io._header("model", None, "test")
+    header = file_format.make_header("model", None, "test")
     layers = [nf.registry.layer_to_spec(nf.Linear(2, 3))]
-    header[io.KEY_ARCHITECTURE] = json.dumps({"class": "Sequential", "config": {"layers": layers}})
-    io._write_file(path, {"0.weight": np.zeros((3, 2)), "1.weight": np.zeros(1)}, header)
+    header[file_format.KEY_ARCHITECTURE] = json.dumps(
+        {"class": "Sequential", "config": {"layers": layers}}
+    )
+    file_format.write_file(path, {"0.weight": np.zeros((3, 2)), "1.weight": np.zeros(1)}, header)
     assert main(["evaluate", str(path), "--data", "iris"]) == 2
     line = _one_error_line(capsys)
     assert "do not match" in line and "'0.bias'" in line and "'1.weight'" in line

@@ -9,18 +9,24 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 import safetensors.numpy
 from attrs import field
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import nnframe as nf
-from nnframe import atomic, io, registry
+from nnframe import atomic, registry, serialization
 from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, StateDictError
+from nnframe.serialization import format as file_format
 
 # ---------------------------------------------------------------------------------------------
 # Layers for the tests: a registered attrs layer, a registered plain-__init__ layer, and an
@@ -208,8 +214,8 @@ def test_registered_custom_layers_round_trip(custom_layers, dtype, tmp_path):
     x = np.random.default_rng(1).standard_normal((6, 3)).astype(dtype)
     nf.save(model, tmp_path / "custom.safetensors")
     loaded = nf.load(tmp_path / "custom.safetensors")
-    metadata = io.read_metadata(tmp_path / "custom.safetensors")
-    architecture = json.loads(metadata[io.KEY_ARCHITECTURE])
+    metadata = serialization.read_metadata(tmp_path / "custom.safetensors")
+    architecture = json.loads(metadata[file_format.KEY_ARCHITECTURE])
     names = [spec["class"] for spec in architecture["config"]["layers"]]
     assert names == ["Linear", "tests.ScaledTanh", "tests.Square", "Linear"]
     assert isinstance(loaded[1], ScaledTanh) and isinstance(loaded[2], Square)
@@ -222,10 +228,10 @@ def test_file_holds_weights_as_tensors_and_the_architecture_as_json(tmp_path):
     nf.save(model, path, metadata={"author": "me"})
     tensors = safetensors.numpy.load_file(str(path))  # any safetensors reader can read it
     assert sorted(tensors) == ["0.bias", "0.weight"]
-    metadata = nf.io.read_metadata(path)
+    metadata = serialization.read_metadata(path)
     assert metadata["author"] == "me"
-    assert metadata[io.KEY_VERSION] == "1" and metadata[io.KEY_KIND] == "model"
-    assert json.loads(metadata[io.KEY_ARCHITECTURE]) == {
+    assert metadata[file_format.KEY_VERSION] == "1" and metadata[file_format.KEY_KIND] == "model"
+    assert json.loads(metadata[file_format.KEY_ARCHITECTURE]) == {
         "class": "Sequential",
         "config": {
             "layers": [
@@ -242,7 +248,9 @@ def test_file_holds_weights_as_tensors_and_the_architecture_as_json(tmp_path):
 
 def test_reserved_metadata_keys_are_refused(tmp_path):
     with pytest.raises(ArgumentError, match="nnframe's own"):
-        nf.save(nf.ReLU(), tmp_path / "m.safetensors", metadata={io.KEY_ARCHITECTURE: "{}"})
+        nf.save(
+            nf.ReLU(), tmp_path / "m.safetensors", metadata={file_format.KEY_ARCHITECTURE: "{}"}
+        )
     with pytest.raises(ArgumentTypeError):
         nf.save(nf.ReLU(), tmp_path / "m.safetensors", metadata={"n": 3})
     assert not list(tmp_path.iterdir())
@@ -332,17 +340,286 @@ def test_a_plain_init_layer_with_arguments_must_write_get_config():
         NoConfig(3).get_config()
 
 
-def test_a_model_that_shares_weights_is_refused_by_save_but_not_by_save_weights(tmp_path):
-    first = nf.Linear(3, 3, rng=0)
-    second = nf.Linear(3, 3, rng=1)
-    second.weight = first.weight
-    model = nf.Sequential(first, nf.ReLU(), second)
-    with pytest.raises(SerializationError, match="sharing"):
-        nf.save(model, tmp_path / "m.safetensors")
-    layer = nf.ReLU()
-    with pytest.raises(SerializationError, match="sharing"):
-        nf.save(nf.Sequential(layer, layer), tmp_path / "m.safetensors")
+# ---------------------------------------------------------------------------------------------
+# Shared (tied) parameters: stored once, recorded as aliases, tied again on load
+# ---------------------------------------------------------------------------------------------
+
+
+@nf.layer
+class TransposedLinear(nf.Layer):
+    """``y = x @ weight``: a decoder that can share an encoder Linear's (out, in) weight."""
+
+    in_features: int
+    out_features: int
+    dtype: np.dtype = field(default=np.dtype(np.float32), converter=np.dtype)
+    weight: nf.Parameter = field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        shape = (self.in_features, self.out_features)
+        self.weight = nf.Parameter(np.ones(shape, dtype=self.dtype))
+
+    def forward(self, x):
+        self.save_for_backward(x=x)
+        return x @ self.weight.value
+
+    def backward(self, grad_y):
+        x = self.saved("x")
+        self.weight.grad += x.T @ grad_y
+        return grad_y @ self.weight.value.T
+
+
+@nf.layer
+class ListOfWeights(nf.Layer):
+    """Holds its Parameters in a list: a place where a tie cannot be restored by name."""
+
+    features: int
+    weights: list = field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.weights = [nf.Parameter(np.ones((self.features, self.features), np.float32))]
+
+    def forward(self, x):
+        return x @ self.weights[0].value
+
+    def backward(self, grad_y):
+        return grad_y @ self.weights[0].value.T
+
+
+@pytest.fixture
+def tying_layers():
+    names = {TransposedLinear: "tests.TransposedLinear", ListOfWeights: "tests.ListOfWeights"}
+    for cls, name in names.items():
+        nf.register(cls, name=name)
+    yield names
+    for name in names.values():
+        registry.unregister(name)
+
+
+def tied_twins(rng=0, dtype=np.float32):
+    """Two Linear layers of the same shape that share one weight (and not their biases)."""
+    model = nf.Sequential(
+        nf.Linear(4, 4, rng=rng, dtype=dtype), nf.Tanh(), nf.Linear(4, 4, rng=rng + 1, dtype=dtype)
+    )
+    model[2].weight = model[0].weight
+    return model
+
+
+def tied_autoencoder(rng=0):
+    """Linear(4, 3) encoder; the decoder uses the transpose of the encoder's weight."""
+    model = nf.Sequential(nf.Linear(4, 3, rng=rng), nf.ReLU(), TransposedLinear(3, 4))
+    model[2].weight = model[0].weight
+    return model
+
+
+def tensor_names(path) -> set[str]:
+    return set(safetensors.numpy.load_file(str(path)))
+
+
+@pytest.mark.parametrize("build", [tied_twins, tied_autoencoder], ids=["twins", "autoencoder"])
+def test_a_tied_model_round_trips_with_the_tie_and_stores_the_array_once(
+    build, tying_layers, tmp_path
+):
+    model = build()
+    path = tmp_path / "tied.safetensors"
+    nf.save(model, path)
+    assert tensor_names(path) == {"0.weight", "0.bias"} | (
+        {"2.bias"} if build is tied_twins else set()
+    )
+    metadata = serialization.read_metadata(path)
+    assert json.loads(metadata[file_format.KEY_ALIASES]) == {"2.weight": "0.weight"}
+
+    again = nf.load(path)
+    assert again[2].weight is again[0].weight
+    assert [name for name, _ in again.named_parameters()] == [
+        name for name, _ in model.named_parameters()
+    ]
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again(x), model(x))
+
+
+def test_training_a_loaded_tied_model_updates_both_names(tying_layers, tmp_path):
+    nf.save(tied_autoencoder(), tmp_path / "tied.safetensors")
+    model = nf.load(tmp_path / "tied.safetensors")
+    before = model[0].weight.value.copy()
+    x = np.random.default_rng(2).standard_normal((8, 4)).astype(np.float32)
+    trainer = nf.Trainer(model, nf.MSELoss(), nf.SGD(model.parameters(), lr=0.1))
+    trainer.fit(x, x, epochs=2, batch_size=4, rng=0, progress=False)
+    assert not np.array_equal(model[0].weight.value, before)
+    assert model[2].weight is model[0].weight
+    np.testing.assert_array_equal(model[2].weight.value, model[0].weight.value)
+
+
+@settings(deadline=None, max_examples=15)
+@given(
+    values=arrays(np.float64, (4, 4), elements=st.floats(-10, 10)),
+    x=arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
+)
+def test_a_tied_float64_model_round_trips_exactly(values, x):
+    model = tied_twins(dtype=np.float64)
+    model[0].weight.value[...] = values
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tied.safetensors"
+        nf.save(model, path)
+        again = nf.load(path)
+    assert again[2].weight is again[0].weight
+    np.testing.assert_array_equal(again[2].weight.value, values)
+    np.testing.assert_array_equal(again(x), model(x))
+
+
+def test_a_gradient_through_a_loaded_tie_is_the_sum_of_both_uses(tmp_path):
+    nf.save(tied_twins(dtype=np.float64), tmp_path / "tied.safetensors")
+    model = nf.load(tmp_path / "tied.safetensors")
+    nf.assert_gradients(model, np.random.default_rng(0).standard_normal((3, 4)))
+
+
+def test_tied_weights_save_and_load_with_save_weights(tmp_path):
+    model = tied_twins()
     nf.save_weights(model, tmp_path / "w.safetensors")
+    assert tensor_names(tmp_path / "w.safetensors") == {"0.weight", "0.bias", "2.bias"}
+    other = tied_twins(rng=5)
+    nf.load_weights(other, tmp_path / "w.safetensors")
+    assert other[2].weight is other[0].weight
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(other.state_dict()[name], value)
+    untied = nf.Sequential(nf.Linear(4, 4), nf.Tanh(), nf.Linear(4, 4))
+    with pytest.raises(StateDictError, match=r"missing: '2\.weight'"):
+        nf.load_weights(untied, tmp_path / "w.safetensors")
+
+
+def test_a_shared_layer_is_still_refused_by_save_but_not_by_save_weights(tmp_path):
+    layer = nf.Linear(2, 2, rng=0)
+    model = nf.Sequential(layer, nf.ReLU(), layer)
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(SerializationError, match=r"2 is the same object as '0'.*sharing"):
+        nf.save(model, path)
+    assert not path.exists()
+    nf.save_weights(model, tmp_path / "w.safetensors")
+
+
+def test_a_tie_inside_a_list_is_refused_before_anything_is_written(tying_layers, tmp_path):
+    model = nf.Sequential(nf.Linear(3, 3, rng=0), ListOfWeights(3))
+    model[1].weights[0] = model[0].weight
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"previous")
+    with pytest.raises(SerializationError, match=r"'1\.weights\.0' is the same Parameter as "
+                       r"'0\.weight' inside a list"):
+        nf.save(model, path)
+    assert path.read_bytes() == b"previous"
+    assert _temporaries(tmp_path) == []
+    # A checkpoint keeps the weights and leaves the architecture out, as for any model
+    # that cannot be rebuilt from its config.
+    serialization.save_checkpoint(tmp_path / "c.safetensors", model, epoch=1)
+    assert file_format.KEY_ARCHITECTURE not in serialization.read_metadata(
+        tmp_path / "c.safetensors"
+    )
+
+
+def _write_tied(path, aliases, tensors=None):
+    model = tied_twins()
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = json.dumps(registry.layer_to_spec(model))
+    header[file_format.KEY_ALIASES] = json.dumps(aliases)
+    file_format.write_file(path, model.state_dict() if tensors is None else tensors, header)
+
+
+@pytest.mark.parametrize(
+    "aliases, match",
+    [
+        ({"2.weight": "9.weight"}, "no Parameter or Buffer '9.weight'"),
+        ({"2.weight": "0.bias"}, "shapes or dtypes differ"),
+        ({"2.weight": "2.weight"}, "itself an alias"),
+        ({"2.weight": "0.weight", "0.weight": "2.bias"}, "itself an alias"),
+        ({"1.weight": "0.weight"}, "not a Parameter or Buffer attribute"),
+        ({"2.weight": 3}, "must map names to names"),
+        (["2.weight"], "must map names to names"),
+    ],
+)
+def test_aliases_that_cannot_be_tied_are_refused_on_load(aliases, match, tmp_path):
+    path = tmp_path / "bad.safetensors"
+    _write_tied(path, aliases)
+    with pytest.raises(SerializationError, match=match):
+        nf.load(path)
+
+
+def test_a_tied_file_without_its_aliases_does_not_load_half_tied(tmp_path):
+    path = tmp_path / "m.safetensors"
+    model = tied_twins()
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = json.dumps(registry.layer_to_spec(model))
+    file_format.write_file(path, model.state_dict(), header)
+    with pytest.raises(SerializationError, match=r"missing: '2\.weight'"):
+        nf.load(path)
+
+
+def test_the_aliases_key_is_reserved_and_covered_by_the_checksum(tmp_path):
+    with pytest.raises(ArgumentError, match="nnframe's own"):
+        nf.save(nf.ReLU(), tmp_path / "m.safetensors", metadata={file_format.KEY_ALIASES: "{}"})
+    path = tmp_path / "tied.safetensors"
+    nf.save(tied_twins(), path)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'{\\"2.weight\\":\\"0.weight\\"}',
+                                  b'{\\"2.weight\\":\\"2.weight\\"}'))
+    assert path.read_bytes() != data
+    with pytest.raises(SerializationError, match="checksum"):
+        nf.load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files written by earlier versions (tests/data, written by nnframe.io before the split)
+# ---------------------------------------------------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_model_file_of_an_earlier_version_loads():
+    model = nf.load(DATA / "v1_model.safetensors")
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Linear", "ReLU", "Dropout", "BatchNorm1d", "Linear"
+    ]
+    assert serialization.read_metadata(DATA / "v1_model.safetensors")["note"] == (
+        "written by nnframe.io"
+    )
+    built = nf.Sequential(nf.Linear(3, 4), nf.ReLU(), nf.Dropout(0.25), nf.BatchNorm1d(4),
+                          nf.Linear(4, 2))
+    nf.load_weights(built, DATA / "v1_model.safetensors")
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    np.testing.assert_array_equal(built.eval()(x), model.eval()(x))
+
+
+def test_a_checkpoint_of_an_earlier_version_loads_and_restores():
+    checkpoint = serialization.load_checkpoint(DATA / "v1_checkpoint.safetensors")
+    assert checkpoint.epoch == 2
+    assert set(checkpoint.layer_rng_states) == {"2.generator"}
+    model = nf.Sequential(nf.Linear(3, 4), nf.ReLU(), nf.Dropout(0.25, rng=1),
+                          nf.BatchNorm1d(4), nf.Linear(4, 2))
+    optimizer = nf.Adam(model.parameters(), lr=0.01)
+    checkpoint.restore(model, optimizer)
+    assert optimizer.step_count == 4
+    assert model[2].generator.bit_generator.state == checkpoint.layer_rng_states["2.generator"]
+    same = nf.load(DATA / "v1_checkpoint.safetensors")
+    for name, value in same.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value)
+
+
+def test_an_old_checkpoint_naming_a_shared_generator_twice_restores(tmp_path):
+    generator = np.random.default_rng(3)
+    model = nf.Sequential(nf.Dropout(0.5, rng=generator), nf.Dropout(0.5, rng=generator))
+    # Each Dropout holds the Generator as .rng and .generator; the walk names it once.
+    assert [name for name, _ in model.named_generators()] == ["0.rng"]
+    path = tmp_path / "c.safetensors"
+    serialization.save_checkpoint(path, model, epoch=1)
+    saved = serialization.load_checkpoint(path)
+    assert list(saved.layer_rng_states) == ["0.rng"]
+    state = saved.layer_rng_states["0.rng"]
+    # Earlier versions listed the Generator under every name that holds it.
+    names = ["0.rng", "0.generator", "1.rng", "1.generator"]
+    old = attrs.evolve(saved, layer_rng_states=dict.fromkeys(names, state))
+    generator.random(5)
+    old.restore(model)
+    assert generator.bit_generator.state == state
+    wrong = attrs.evolve(saved, layer_rng_states={"0.rng": state, "5.generator": state})
+    with pytest.raises(StateDictError, match=r"missing generator: '5\.generator'"):
+        wrong.restore(model)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,9 +629,9 @@ def test_a_model_that_shares_weights_is_refused_by_save_but_not_by_save_weights(
 
 def _write_with_architecture(path: Path, architecture: object, tensors=None) -> None:
     """Write a well-formed, correctly checksummed file around a hostile architecture."""
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = json.dumps(architecture)
-    io._write_file(path, tensors or {}, header)
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = json.dumps(architecture)
+    file_format.write_file(path, tensors or {}, header)
 
 
 HOSTILE = {
@@ -442,9 +719,9 @@ def test_a_registered_layer_nested_in_a_config_is_built_through_the_registry(
 
 def test_deeply_nested_json_is_an_error_not_a_crash(tmp_path):
     path = tmp_path / "deep.safetensors"
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = "[" * 100_000 + "]" * 100_000
-    io._write_file(path, {}, header)
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_ARCHITECTURE] = "[" * 100_000 + "]" * 100_000
+    file_format.write_file(path, {}, header)
     with pytest.raises(SerializationError, match="not valid JSON"):
         nf.load(path)
 
@@ -506,7 +783,7 @@ def _png_bytes() -> bytes:
         (b"\x01\x02\x03", "too short"),
         (_png_bytes(), "PNG"),
         ((2**63).to_bytes(8, "little") + b"{}", "limit"),
-        ((io.MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{}", "limit"),
+        ((file_format.MAX_HEADER_BYTES + 1).to_bytes(8, "little") + b"{}", "limit"),
         ((5000).to_bytes(8, "little") + b'{"a": 1}', "header length"),
         ((8).to_bytes(8, "little") + b"not json", "not valid JSON"),
         ((2).to_bytes(8, "little") + b"[]", "not a JSON object"),
@@ -544,12 +821,13 @@ def test_missing_files_and_directories_are_serialization_errors(tmp_path):
 
 def test_weights_whose_dtype_does_not_match_the_architecture_are_refused(model_file, tmp_path):
     model = nf.load(model_file)
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = io.read_metadata(model_file)[io.KEY_ARCHITECTURE]
+    header = file_format.make_header("model", None, "test")
+    key = file_format.KEY_ARCHITECTURE
+    header[key] = serialization.read_metadata(model_file)[key]
     tensors = {name: value.astype(np.float64) for name, value in model.state_dict().items()}
     tensors["2.bias"] = tensors["2.bias"].astype(np.int64)
     path = tmp_path / "wrong.safetensors"
-    io._write_file(path, tensors, header)
+    file_format.write_file(path, tensors, header)
     with pytest.raises(SerializationError, match="dtype") as caught:
         nf.load(path)
     message = str(caught.value)
@@ -557,10 +835,11 @@ def test_weights_whose_dtype_does_not_match_the_architecture_are_refused(model_f
 
 
 def test_weights_missing_from_the_file_are_refused(model_file, tmp_path):
-    header = io._header("model", None, "test")
-    header[io.KEY_ARCHITECTURE] = io.read_metadata(model_file)[io.KEY_ARCHITECTURE]
+    header = file_format.make_header("model", None, "test")
+    key = file_format.KEY_ARCHITECTURE
+    header[key] = serialization.read_metadata(model_file)[key]
     path = tmp_path / "partial.safetensors"
-    io._write_file(path, {"0.weight": np.zeros((8, 6), np.float32)}, header)
+    file_format.write_file(path, {"0.weight": np.zeros((8, 6), np.float32)}, header)
     with pytest.raises(SerializationError, match="missing"):
         nf.load(path)
 
@@ -575,10 +854,10 @@ def test_unsupported_tensor_dtypes_are_refused(tmp_path):
 
 
 def test_a_newer_format_and_a_foreign_file_are_explained(model_file, tmp_path):
-    header = io._header("model", None, "test")
-    header[io.KEY_VERSION] = "2"
+    header = file_format.make_header("model", None, "test")
+    header[file_format.KEY_VERSION] = "2"
     path = tmp_path / "future.safetensors"
-    io._write_file(path, {}, header)
+    file_format.write_file(path, {}, header)
     with pytest.raises(SerializationError, match="newer nnframe"):
         nf.load(path)
     foreign = tmp_path / "foreign.safetensors"
@@ -622,7 +901,7 @@ def test_load_weights_reports_every_mismatch_at_once_and_changes_nothing(tmp_pat
 def test_load_weights_reads_model_files_checkpoints_and_foreign_safetensors(tmp_path):
     source = nf.Linear(3, 2, rng=0)
     nf.save(source, tmp_path / "m.safetensors")
-    io.save_checkpoint(tmp_path / "c.safetensors", source, epoch=1)
+    serialization.save_checkpoint(tmp_path / "c.safetensors", source, epoch=1)
     safetensors.numpy.save_file(
         {"weight": source.weight.value, "bias": source.bias.value}, str(tmp_path / "f.st")
     )
@@ -695,14 +974,14 @@ def test_an_unserialisable_value_fails_before_anything_is_written(model_file):
             return {"lr": 0.1, "state.0.m": np.array([object()], dtype=object)}
 
     with pytest.raises(SerializationError, match="dtype object"):
-        io.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), BadOptimizer(), epoch=1)
+        serialization.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), BadOptimizer(), epoch=1)
 
     class WorseOptimizer:
         def state_dict(self):
             return {"lr": "fast"}
 
     with pytest.raises(SerializationError, match="'lr'"):
-        io.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), WorseOptimizer(), epoch=1)
+        serialization.save_checkpoint(model_file, nf.Linear(6, 8, rng=0), WorseOptimizer(), epoch=1)
     assert model_file.read_bytes() == before
     assert _temporaries(model_file.parent) == []
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnframe as nf
-from nnframe import io
+from nnframe import serialization
 from nnframe.errors import ArgumentError, SerializationError, StateDictError
 from nnframe.training import Callback, ModelCheckpoint
 
@@ -123,7 +123,7 @@ def test_an_interrupted_run_resumed_in_process_ends_bit_identical(tmp_path):
     _assert_same_weights(again.model, straight.model)
     assert history.epoch == [0, 1, 2, 3, 4]
     # Checkpointing on the resumed run continues the same file.
-    assert io.load_checkpoint(path).epoch == 2
+    assert serialization.load_checkpoint(path).epoch == 2
 
 
 def test_a_checkpoint_holds_the_whole_training_state(tmp_path):
@@ -132,7 +132,7 @@ def test_a_checkpoint_holds_the_whole_training_state(tmp_path):
     run = setup["trainer"]()
     path = tmp_path / "ckpt.safetensors"
     run.fit(x, y, epochs=2, callbacks=[ModelCheckpoint(path)], **setup["FIT"])
-    checkpoint = io.load_checkpoint(path)
+    checkpoint = serialization.load_checkpoint(path)
     assert checkpoint.epoch == 2 and checkpoint.history_epochs == [0, 1]
     assert checkpoint.history == run.history.history
     assert set(checkpoint.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -150,9 +150,9 @@ def test_a_checkpoint_holds_the_whole_training_state(tmp_path):
         )
     # The model inside is loadable on its own, architecture and all.
     _assert_same_weights(nf.load(path), run.model)
-    metadata = io.read_metadata(path)
-    assert metadata[io.KEY_KIND] == "checkpoint"
-    assert json.loads(metadata[io.KEY_CHECKPOINT])["epoch"] == 2
+    metadata = serialization.read_metadata(path)
+    assert metadata[serialization.format.KEY_KIND] == "checkpoint"
+    assert json.loads(metadata[serialization.format.KEY_CHECKPOINT])["epoch"] == 2
 
 
 def test_epochs_is_the_total_and_a_finished_checkpoint_trains_no_more(tmp_path):
@@ -218,13 +218,13 @@ def test_a_checkpoint_for_another_model_changes_nothing(tmp_path):
 
     same = setup["trainer"]()
     same.optimizer = nf.SGD(same.model.parameters(), lr=0.1)
-    generators = {k: g.bit_generator.state for k, g in io.layer_generators(same.model).items()}
+    generators = {k: g.bit_generator.state for k, g in same.model.named_generators()}
     before = same.model.state_dict()
     with pytest.raises(StateDictError, match="SGD"):
         same.fit(x, y, epochs=2, resume_from=path, **setup["FIT"])
     assert all(np.array_equal(v, before[k]) for k, v in same.model.state_dict().items())
     assert generators == {
-        k: g.bit_generator.state for k, g in io.layer_generators(same.model).items()
+        k: g.bit_generator.state for k, g in same.model.named_generators()
     }
     assert same.optimizer.step_count == 0
 
@@ -239,7 +239,7 @@ def test_restore_rolls_back_when_a_late_step_fails(tmp_path):
     before = run.model.state_dict()
     legacy = np.random.Generator(np.random.MT19937(0))  # a different bit generator
     with pytest.raises(StateDictError, match="generator state"):
-        io.load_checkpoint(path).restore(run.model, run.optimizer, data_rng=legacy)
+        serialization.load_checkpoint(path).restore(run.model, run.optimizer, data_rng=legacy)
     assert all(np.array_equal(v, before[k]) for k, v in run.model.state_dict().items())
     assert run.optimizer.step_count == 0
 
@@ -260,7 +260,41 @@ def test_mt19937_generator_states_round_trip(tmp_path):
     model = nf.Linear(2, 2, rng=0)
     legacy = np.random.Generator(np.random.MT19937(5))
     legacy.random(3)
-    io.save_checkpoint(tmp_path / "c.safetensors", model, epoch=1, data_rng=legacy)
+    serialization.save_checkpoint(tmp_path / "c.safetensors", model, epoch=1, data_rng=legacy)
     fresh = np.random.Generator(np.random.MT19937(0))
-    io.load_checkpoint(tmp_path / "c.safetensors").restore(model, data_rng=fresh)
+    serialization.load_checkpoint(tmp_path / "c.safetensors").restore(model, data_rng=fresh)
     assert fresh.random() == legacy.random()
+
+
+def _tied_trainer():
+    """A model whose last Linear shares the first one's weight, trained with Adam."""
+    model = nf.Sequential(nf.Linear(5, 5, rng=1), nf.Tanh(), nf.Dropout(0.1, rng=2),
+                          nf.Linear(5, 5, rng=3), nf.Tanh(), nf.Linear(5, 3, rng=4))
+    model[3].weight = model[0].weight
+    return nf.Trainer(model, nf.CrossEntropyLoss(), nf.Adam(model.parameters(), lr=0.01))
+
+
+def test_a_tied_model_resumes_bit_identical_and_stays_tied(tmp_path):
+    setup = _setup()
+    x, y = setup["data"]()
+    straight = _tied_trainer()
+    straight.fit(x, y, epochs=4, **setup["FIT"])
+
+    path = tmp_path / "tied.safetensors"
+    _tied_trainer().fit(x, y, epochs=2, callbacks=[ModelCheckpoint(path)], **setup["FIT"])
+    names = set(serialization.format.read_file(path).tensors)
+    assert "model.0.weight" in names and "model.3.weight" not in names
+    resumed = _tied_trainer()
+    resumed.fit(x, y, epochs=4, resume_from=path, **setup["FIT"])
+    _assert_same_weights(resumed.model, straight.model)
+    assert resumed.model[3].weight is resumed.model[0].weight
+
+    # The model read back out of the checkpoint is tied too, and keeps training tied.
+    loaded = nf.load(path)
+    assert loaded[3].weight is loaded[0].weight
+    before = loaded[0].weight.value.copy()
+    nf.Trainer(loaded, nf.CrossEntropyLoss(), nf.SGD(loaded.parameters(), lr=0.1)).fit(
+        x, y, epochs=1, **setup["FIT"]
+    )
+    assert loaded[3].weight is loaded[0].weight
+    assert not np.array_equal(loaded[0].weight.value, before)

@@ -11,7 +11,7 @@ from nnframe import functional as F
 from nnframe.checks import format_shape, is_integer, real, real_array
 from nnframe.errors import ArgumentTypeError, ShapeError
 from nnframe.layers.base import Layer, layer
-from nnframe.registry import register
+from nnframe.layers.registry import register
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 

@@ -469,7 +469,7 @@ class Layer(Cached):
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments that rebuild this layer: ``cls(**config)``.
 
-        :func:`nnframe.save` writes it, through :mod:`nnframe.registry`, which turns the
+        :func:`nnframe.save` writes it, through :mod:`nnframe.layers.registry`, which turns the
         values into JSON (sub-layers into specs, dtypes into names) and refuses what
         cannot be written; the weights travel separately. For an attrs layer it is the
         init fields; a layer with a plain ``__init__`` that takes arguments writes its own.

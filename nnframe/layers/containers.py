@@ -10,8 +10,8 @@ import numpy as np
 from nnframe.errors import ArgumentTypeError, SerializationError
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
+from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
-from nnframe.registry import register
 
 __all__ = ["Sequential"]
 

@@ -12,9 +12,9 @@ from nnframe import init as initializers
 from nnframe.checks import boolean, float_dtype, positive_int
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
+from nnframe.layers.registry import register
 from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Parameter
-from nnframe.registry import register
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = ["Linear"]

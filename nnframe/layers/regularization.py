@@ -18,9 +18,9 @@ from nnframe.checks import (
 )
 from nnframe.errors import ShapeError
 from nnframe.layers.base import Layer, layer
+from nnframe.layers.registry import register
 from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
-from nnframe.registry import register
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = ["BatchNorm1d", "Dropout"]

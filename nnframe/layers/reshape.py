@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from nnframe.layers.base import Layer, layer
-from nnframe.registry import register
+from nnframe.layers.registry import register
 
 __all__ = ["Flatten"]
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from nnframe.checks import boolean, file_path, non_negative, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
-from nnframe.io import save_checkpoint
+from nnframe.serialization import save_checkpoint
 from nnframe.training.history import History
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ class LearningRateScheduler(Callback):
 class ModelCheckpoint(Callback):
     """Save a checkpoint to resume training from, at every epoch end or on improvement.
 
-    Each save writes one safetensors file, atomically (see :func:`nnframe.io.save_checkpoint`):
+    Each save writes one file, atomically (see :func:`nnframe.serialization.save_checkpoint`):
     the model's weights and buffers, the optimizer's state (step count, moments), the
     number of completed epochs, the history so far, the state of the Generator that
     shuffles the data, and the state of every Generator held by a layer (Dropout's).

@@ -22,11 +22,11 @@ from nnframe.checks import (
 )
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, TrainingDivergedError
 from nnframe.grad_mode import no_grad
-from nnframe.io import load_checkpoint
 from nnframe.layers import Layer
 from nnframe.optim import clip_grad_norm
 from nnframe.parameter import Parameter
 from nnframe.rng import RNGLike, as_generator
+from nnframe.serialization import load_checkpoint
 from nnframe.training.callbacks import Callback, after_backward_hooks, check_callbacks
 from nnframe.training.data import as_data, batches, check_pair
 from nnframe.training.history import History

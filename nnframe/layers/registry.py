@@ -47,7 +47,8 @@ _BY_CLASS: dict[type, str] = {}
 
 
 def _is_builtin(cls: type) -> bool:
-    return cls.__module__.startswith("nnframe.layers.")
+    # nnframe's own layers; this module's examples define classes here that are not.
+    return cls.__module__.startswith("nnframe.") and cls.__module__ != __name__
 def _same_definition(a: type, b: type) -> bool:
     # A class defined again by the same code (a re-run notebook cell, importlib.reload).
     return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
