@@ -33,13 +33,10 @@ KNOWN_OFFENDERS: dict[str, dict[str, str]] = {
         "nnframe.io": "imports nnframe.__version__ inside a function (issue 11: io split)",
         "nnframe.registry": "imports nnframe and nnframe.layers.base inside functions, hiding "
         "the registry <-> Layer cycle (issue 11: the registry depends on Layer)",
-        "nnframe.stepwise": "imports nnframe.layers inside to_sequential and from_sequential "
-        "(issue 11: the course functions as a package)",
     },
     "module length": {
         "nnframe.datasets": "719 lines (issue 11: layout by concern, data)",
         "nnframe.io": "1,009 lines (issue 11: layout by concern, serialization)",
-        "nnframe.stepwise": "1,126 lines (issue 11: the course functions as a package)",
         "nnframe.testing.checks": "769 lines (issue 11: the testing kit)",
         "nnframe.training": "678 lines (issue 11: layout by concern, training)",
     },
