@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections import Counter
 from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -742,10 +743,13 @@ def test_the_package_re_exports_every_public_name_of_its_modules() -> None:
     assert {module.__name__.rpartition(".")[2] for module in modules} >= {
         "bridge", "deep_network", "deep_network_activations", "deep_network_application"
     }
-    exported = [name for module in modules for name in module.__all__]
-    assert sorted(exported) == sorted(sw.__all__)  # each name once, from one module
+    # A name two notebooks use for different functions stays in its modules (the
+    # package docstring says so); every other public name is re-exported, from its module.
+    listed = Counter(name for module in modules for name in module.__all__)
+    shared = {name for name, count in listed.items() if count > 1}
+    assert sorted(sw.__all__) == sorted(set(listed) - shared)
     for module in modules:
-        for name in module.__all__:
+        for name in set(module.__all__) - shared:
             assert getattr(sw, name) is getattr(module, name), f"{module.__name__}.{name}"
 
 

@@ -16,8 +16,8 @@ The modules, and what each reproduces:
   Step by Step": ``sigmoid``, ``relu`` and their backward steps, with caches.
 - ``deep_network``: the rest of that notebook: initialisation, linear and
   linear-activation forward and backward, the L-layer model, the cost, the update.
-- ``deep_network_application``: its companion, the application notebook:
-  ``two_layer_model``, ``L_layer_model`` and ``predict``.
+- ``deep_network_application``: its companion, "Deep Neural Network for Image
+  Classification: Application": ``two_layer_model``, ``L_layer_model`` and ``predict``.
 - ``bridge``: no notebook; ``to_sequential`` and ``from_sequential`` move the course's
   ``parameters`` dictionary into an ``nnframe.Sequential`` and back.
 

@@ -1,4 +1,4 @@
-"""The notebook's own functions: initialisation, forward and backward passes, cost, update."""
+"""Deep network, step by step: initialisation, forward and backward passes, cost, update."""
 
 from __future__ import annotations
 

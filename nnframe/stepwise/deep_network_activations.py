@@ -1,4 +1,4 @@
-"""The notebook's activations with caches: ``sigmoid``, ``relu`` and their backward steps."""
+"""Deep network, step by step, first cells: sigmoid and relu with caches, and their backward."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The companion application notebook: two_layer_model, L_layer_model and predict."""
+"""The deep network application notebook: two_layer_model, L_layer_model and predict."""
 
 from __future__ import annotations
 
