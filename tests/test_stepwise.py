@@ -11,8 +11,12 @@ including every ``randn`` call of every test-case function, and the printed numb
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+from collections import Counter
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -671,3 +675,89 @@ def test_initializers_seed_the_global_state_as_the_course_does(global_random_sta
     np.random.seed(1)
     np.random.randn(3, 2), np.random.randn(1, 3)
     assert random_state_key() == after
+
+
+# -- the application notebook's training loop --------------------------------------------
+
+
+def course_two_layer_model(
+    X: np.ndarray, Y: np.ndarray, layers_dims: tuple[int, int, int], learning_rate: float,
+    num_iterations: int,
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """The application notebook's two_layer_model, its backward pass written out."""
+    n_x, n_h, n_y = layers_dims
+    costs = []
+    parameters = sw.initialize_parameters(n_x, n_h, n_y)
+    for i in range(num_iterations):
+        W1, b1, W2, b2 = parameters["W1"], parameters["b1"], parameters["W2"], parameters["b2"]
+        A1, cache1 = sw.linear_activation_forward(X, W1, b1, "relu")
+        A2, cache2 = sw.linear_activation_forward(A1, W2, b2, "sigmoid")
+        cost = sw.compute_cost(A2, Y)
+        dA2 = -(np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))
+        dA1, dW2, db2 = sw.linear_activation_backward(dA2, cache2, "sigmoid")
+        _, dW1, db1 = sw.linear_activation_backward(dA1, cache1, "relu")
+        grads = {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+        parameters = sw.update_parameters(parameters, grads, learning_rate)
+        if i % 100 == 0:
+            costs.append(float(cost))
+    return parameters, costs
+
+
+@settings(deadline=None, max_examples=10)
+@given(
+    seed=st.integers(0, 2**32 - 1), n_x=st.integers(1, 4), n_h=st.integers(1, 4),
+    m=st.integers(1, 8), learning_rate=st.floats(0.001, 1.0),
+)
+def test_two_layer_model_is_the_application_notebooks_loop(
+    seed: int, n_x: int, n_h: int, m: int, learning_rate: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_x, m))
+    Y = rng.integers(0, 2, (1, m))
+    state = np.random.get_state()
+    try:
+        parameters, costs = sw.two_layer_model(
+            X, Y, (n_x, n_h, 1), learning_rate=learning_rate, num_iterations=201
+        )
+        expected, expected_costs = course_two_layer_model(X, Y, (n_x, n_h, 1), learning_rate, 201)
+    finally:
+        np.random.set_state(state)
+    assert np.array(costs).tobytes() == np.array(expected_costs).tobytes()
+    assert parameters.keys() == expected.keys()
+    for name, value in expected.items():
+        assert parameters[name].tobytes() == value.tobytes(), name
+
+
+# -- the package ------------------------------------------------------------------------
+
+
+def stepwise_modules() -> list[ModuleType]:
+    return [
+        importlib.import_module(f"nnframe.stepwise.{info.name}")
+        for info in pkgutil.iter_modules(sw.__path__)
+    ]
+
+
+def test_the_package_re_exports_every_public_name_of_its_modules() -> None:
+    modules = stepwise_modules()
+    assert {module.__name__.rpartition(".")[2] for module in modules} >= {
+        "bridge", "deep_network", "deep_network_activations", "deep_network_application"
+    }
+    # A name two notebooks use for different functions stays in its modules (the
+    # package docstring says so); every other public name is re-exported, from its module.
+    listed = Counter(name for module in modules for name in module.__all__)
+    shared = {name for name, count in listed.items() if count > 1}
+    assert sorted(sw.__all__) == sorted(set(listed) - shared)
+    for module in modules:
+        for name in set(module.__all__) - shared:
+            assert getattr(sw, name) is getattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_each_module_lists_every_public_function_it_defines() -> None:
+    for module in stepwise_modules():
+        defined = {
+            name for name, obj in vars(module).items()
+            if inspect.isfunction(obj) and obj.__module__ == module.__name__
+            and not name.startswith("_")
+        }
+        assert defined == set(module.__all__), module.__name__
