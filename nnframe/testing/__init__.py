@@ -14,9 +14,8 @@ Examples
 """
 
 from nnframe.testing import strategies
+from nnframe.testing._common import LayerLike, layer_factory
 from nnframe.testing.checks import (
-    LayerLike,
-    check_astype,
     check_backward_shape_and_dtype,
     check_backward_without_forward_raises,
     check_batch_independence,
@@ -26,10 +25,6 @@ from nnframe.testing.checks import (
     check_gradients_accumulate,
     check_input_unmodified,
     check_no_grad_leaves_no_cache,
-    check_parameter_discovery,
-    check_state_dict_round_trip,
-    check_train_eval_modes,
-    layer_factory,
 )
 from nnframe.testing.loss_checks import (
     LossLike,
@@ -41,6 +36,12 @@ from nnframe.testing.loss_checks import (
     check_loss_reduction,
     check_loss_value,
     loss_factory,
+)
+from nnframe.testing.state_checks import (
+    check_astype,
+    check_parameter_discovery,
+    check_state_dict_round_trip,
+    check_train_eval_modes,
 )
 from nnframe.testing.strategies import infer_input_shape
 from nnframe.testing.suite import (

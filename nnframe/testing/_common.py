@@ -12,6 +12,7 @@ import numpy as np
 from nnframe.errors import ArgumentTypeError
 from nnframe.layers.base import Layer
 from nnframe.losses import Loss
+from nnframe.testing.strategies import off_kinks
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -171,3 +172,91 @@ def factory_for(make: C | Callable[[], C], kind: type[C]) -> Callable[[], C]:
         return built
 
     return build
+
+
+#: A layer, or a function of no arguments that builds a new one.
+LayerLike = Layer | Callable[[], Layer]
+
+
+def input_grad_of(layer: Layer, grad_y: np.ndarray, name: str) -> np.ndarray:
+    """Run ``layer.backward`` and insist on an array: the checks always want the input gradient."""
+    grad_x = layer.backward(grad_y, input_grad=True)
+    if not isinstance(grad_x, np.ndarray):
+        fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
+    return grad_x
+
+def layer_factory(make_layer: LayerLike) -> Callable[[], Layer]:
+    """Return a function that builds a new, independent layer on every call.
+
+    A layer is cloned (its parameters, buffers, generators and mode copied; its cache
+    dropped), so the original is never touched. A factory is called and its result
+    checked to be a Layer.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> original = nf.Linear(3, 2, rng=0)
+    >>> build = layer_factory(original)
+    >>> build() is original, build() is build()
+    (False, False)
+    """
+    return factory_for(make_layer, Layer)
+
+
+def fresh_layer(build: Callable[[], Layer], dtype: np.dtype) -> Layer:
+    """Build a layer, convert it to ``dtype`` and put it in training mode."""
+    layer = build()
+    # Not chained: check_astype, not every check, should report an astype returning None.
+    layer.astype(dtype)
+    layer.train()
+    return layer
+
+
+def seeded_rng(seed: int) -> np.random.Generator:
+    """Return the Generator a check draws from, seeded with ``seed``."""
+    return np.random.default_rng(seed)
+
+
+def scale_of(*arrays: np.ndarray) -> float:
+    """Return max(1, largest finite magnitude): the size rounding errors are relative to."""
+    largest = 1.0
+    for a in arrays:
+        finite = np.abs(a[np.isfinite(a)]) if a.size else a
+        if finite.size:
+            largest = max(largest, float(np.max(finite)))
+    return largest
+
+
+def other_input(x: np.ndarray, kinks: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
+    """Return an input like ``x`` (shape, dtype, magnitude), different from it, off kinks."""
+    size = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
+    fresh = rng.uniform(-size, size, x.shape) + np.where(x >= 0, -0.5, 0.5)
+    return off_kinks(fresh, kinks).astype(x.dtype)
+
+
+def perturb(layer: Layer, rng: np.random.Generator) -> None:
+    """Move every parameter and buffer a little, so a default initial value hides nothing.
+
+    Parameters become ``value * U(0.75, 1.25) + N(0, 0.1)``; buffers
+    ``value * U(0.5, 1.5) + 0.1 * |N(0, 1)|``, which keeps positive ones (variances)
+    positive. In place, keeping dtypes.
+    """
+    for _, p in layer.named_parameters():
+        p.value[...] = p.value * rng.uniform(0.75, 1.25, p.shape) + rng.normal(0, 0.1, p.shape)
+    for _, b in layer.named_buffers():
+        shape = b.value.shape
+        b.value[...] = b.value * rng.uniform(0.5, 1.5, shape) + 0.1 * np.abs(rng.normal(size=shape))
+
+
+def layers_with_cache(layer: Layer) -> list[str]:
+    """Name the layer and sub-layers that hold a forward cache."""
+    return [
+        name or "(the layer itself)"
+        for name, sub in layer.named_layers()
+        if sub._cache is not None
+    ]
+
+
+def describe_sub(path: str) -> str:
+    """Say which object a :func:`reachable` path names."""
+    return "the layer itself" if path == "layer" else path

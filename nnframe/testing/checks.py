@@ -10,37 +10,35 @@ directly to pin down an example.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import attrs
 import numpy as np
 
 from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
 from nnframe.gradcheck import gradcheck
-from nnframe.layers.base import Layer, slot_names
-from nnframe.parameter import Buffer, Parameter
 from nnframe.testing._common import (
+    LayerLike,
     assert_close,
-    copy_generator_states,
-    factory_for,
     fail,
+    fresh_layer,
+    input_grad_of,
+    layer_factory,
+    layers_with_cache,
     named_check,
+    other_input,
+    perturb,
     random_like,
     replayer,
+    scale_of,
+    seeded_rng,
     tolerance,
 )
 from nnframe.testing.strategies import (
     input_kinks,
     is_batch_independent,
     is_stochastic,
-    off_kinks,
 )
 
 __all__ = [
-    "LayerLike",
-    "check_astype",
     "check_backward_shape_and_dtype",
     "check_backward_without_forward_raises",
     "check_batch_independence",
@@ -50,149 +48,9 @@ __all__ = [
     "check_gradients_accumulate",
     "check_input_unmodified",
     "check_no_grad_leaves_no_cache",
-    "check_parameter_discovery",
-    "check_state_dict_round_trip",
-    "check_train_eval_modes",
-    "layer_factory",
 ]
 
-#: A layer, or a function of no arguments that builds a new one.
-LayerLike = Layer | Callable[[], Layer]
 
-
-
-def _input_grad(layer: Layer, grad_y: np.ndarray, name: str) -> np.ndarray:
-    """Run ``layer.backward`` and insist on an array: the checks always want the input gradient."""
-    grad_x = layer.backward(grad_y, input_grad=True)
-    if not isinstance(grad_x, np.ndarray):
-        fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
-    return grad_x
-
-def layer_factory(make_layer: LayerLike) -> Callable[[], Layer]:
-    """Return a function that builds a new, independent layer on every call.
-
-    A layer is cloned (its parameters, buffers, generators and mode copied; its cache
-    dropped), so the original is never touched. A factory is called and its result
-    checked to be a Layer.
-
-    Examples
-    --------
-    >>> import nnframe as nf
-    >>> original = nf.Linear(3, 2, rng=0)
-    >>> build = layer_factory(original)
-    >>> build() is original, build() is build()
-    (False, False)
-    """
-    return factory_for(make_layer, Layer)
-
-
-def _fresh(build: Callable[[], Layer], dtype: np.dtype) -> Layer:
-    layer = build()
-    # Not chained: check_astype, not every check, should report an astype returning None.
-    layer.astype(dtype)
-    layer.train()
-    return layer
-
-
-def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
-def _scale(*arrays: np.ndarray) -> float:
-    """max(1, largest finite magnitude): the size rounding errors are relative to."""
-    largest = 1.0
-    for a in arrays:
-        finite = np.abs(a[np.isfinite(a)]) if a.size else a
-        if finite.size:
-            largest = max(largest, float(np.max(finite)))
-    return largest
-
-
-def _other_input(x: np.ndarray, kinks: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
-    """A new input like ``x`` (shape, dtype, magnitude), different from it, off the kinks."""
-    size = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
-    fresh = rng.uniform(-size, size, x.shape) + np.where(x >= 0, -0.5, 0.5)
-    return off_kinks(fresh, kinks).astype(x.dtype)
-
-
-def _perturb(layer: Layer, rng: np.random.Generator) -> None:
-    """Move every parameter and buffer a little, so a default initial value hides nothing.
-
-    Parameters become ``value * U(0.75, 1.25) + N(0, 0.1)``; buffers
-    ``value * U(0.5, 1.5) + 0.1 * |N(0, 1)|``, which keeps positive ones (variances)
-    positive. In place, keeping dtypes.
-    """
-    for _, p in layer.named_parameters():
-        p.value[...] = p.value * rng.uniform(0.75, 1.25, p.shape) + rng.normal(0, 0.1, p.shape)
-    for _, b in layer.named_buffers():
-        shape = b.value.shape
-        b.value[...] = b.value * rng.uniform(0.5, 1.5, shape) + 0.1 * np.abs(rng.normal(size=shape))
-
-
-def _with_cache(layer: Layer) -> list[str]:
-    return [
-        name or "(the layer itself)"
-        for name, sub in layer.named_layers()
-        if sub._cache is not None
-    ]
-
-
-def _describe_sub(path: str) -> str:
-    return "the layer itself" if path == "layer" else path
-
-
-# -- brute-force discovery -------------------------------------------------------------
-
-
-def _attributes(obj: Layer) -> Iterator[tuple[str, Any]]:
-    names: list[str] = []
-    if attrs.has(type(obj)):
-        names += [f.name for f in attrs.fields(type(obj))]  # type: ignore[arg-type]
-    names += list(slot_names(type(obj)))
-    names += list(getattr(obj, "__dict__", {}))
-    seen = set()
-    for name in names:
-        if name in seen or name == "_cache":
-            continue
-        seen.add(name)
-        try:
-            value = getattr(obj, name)
-        except AttributeError:
-            continue
-        yield name, value
-
-
-def reachable(layer: Layer) -> list[tuple[str, Any]]:
-    """Walk a layer by brute force: every Layer, Parameter and Buffer it refers to.
-
-    Looks through every attribute (attrs fields, slots, ``__dict__``), list, tuple and
-    dict value, recursively, and returns ``(path, object)`` for each object once, by
-    identity, at its first path (``"layer.blocks[1].weight"``). It is deliberately wider
-    than ``named_parameters()`` (which ignores dicts), so that a Parameter discovery
-    misses shows up.
-    """
-    found: list[tuple[str, Any]] = []
-    seen: set[int] = set()
-
-    def visit(path: str, obj: Any) -> None:
-        if isinstance(obj, Parameter | Buffer | Layer):
-            if id(obj) in seen:
-                return
-            seen.add(id(obj))
-            found.append((path, obj))
-            if isinstance(obj, Layer):
-                for name, value in _attributes(obj):
-                    visit(f"{path}.{name}", value)
-        elif isinstance(obj, list | tuple | dict):
-            if id(obj) in seen:
-                return
-            seen.add(id(obj))
-            items = obj.items() if isinstance(obj, dict) else enumerate(obj)
-            for key, value in items:
-                visit(f"{path}[{key!r}]", value)
-
-    visit("layer", layer)
-    return found
 
 
 # -- the checks --------------------------------------------------------------------------
@@ -211,7 +69,7 @@ def check_forward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed:
     >>> check_forward_shape_and_dtype(nf.Linear(3, 2, rng=0), np.ones((4, 3), np.float32))
     """
     name = "check_forward_shape_and_dtype"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), x.dtype)
     for training in (True, False):
         mode = "training" if training else "evaluation"
         y = layer.train(training)(x)
@@ -250,7 +108,7 @@ def check_input_unmodified(make_layer: LayerLike, x: np.ndarray, *, seed: int = 
     >>> check_input_unmodified(nf.ReLU(), np.array([[-1.0, 2.0]]))
     """
     name = "check_input_unmodified"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), x.dtype)
     before = x.copy()
     y = layer(x)
     assert_close(
@@ -258,7 +116,7 @@ def check_input_unmodified(make_layer: LayerLike, x: np.ndarray, *, seed: int = 
         explain="forward modified its input in place; never write into x "
         "(copy it first, or use out= only on arrays the layer made)",
     )
-    grad_y = random_like(_rng(seed), y)
+    grad_y = random_like(seeded_rng(seed), y)
     grad_before = grad_y.copy()
     layer.backward(grad_y)
     assert_close(
@@ -281,9 +139,9 @@ def check_backward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed
     >>> check_backward_shape_and_dtype(nf.Linear(3, 2, rng=0), np.ones((4, 3)))
     """
     name = "check_backward_shape_and_dtype"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), x.dtype)
     y = layer(x)
-    grad_x = layer.backward(random_like(_rng(seed), y), input_grad=True)
+    grad_x = layer.backward(random_like(seeded_rng(seed), y), input_grad=True)
     if not isinstance(grad_x, np.ndarray):
         fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
     if grad_x.shape != x.shape:
@@ -324,12 +182,12 @@ def check_backward_without_forward_raises(
     """
     name = "check_backward_without_forward_raises"
     build = layer_factory(make_layer)
-    probe = _fresh(build, x.dtype)
+    probe = fresh_layer(build, x.dtype)
     y = probe(x)
     if not probe.has_cache():
         return
-    grad_y = random_like(_rng(seed), y)
-    fresh = _fresh(build, x.dtype)
+    grad_y = random_like(seeded_rng(seed), y)
+    fresh = fresh_layer(build, x.dtype)
     try:
         fresh.backward(grad_y)
     except CacheMissError:
@@ -350,7 +208,7 @@ def check_backward_without_forward_raises(
     if probe.has_cache():
         fail(
             name,
-            f"after backward: the cache of {', '.join(_with_cache(probe))} was kept; "
+            f"after backward: the cache of {', '.join(layers_with_cache(probe))} was kept; "
             "backward must release it (self.saved(...) does)",
         )
     try:
@@ -385,9 +243,9 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     """
     name = "check_cache_per_instance"
     build = layer_factory(make_layer)
-    rng = _rng(seed)
-    a, b = _fresh(build, x.dtype), _fresh(build, x.dtype)
-    x1, x2 = x, _other_input(x, input_kinks(a), rng)
+    rng = seeded_rng(seed)
+    a, b = fresh_layer(build, x.dtype), fresh_layer(build, x.dtype)
+    x1, x2 = x, other_input(x, input_kinks(a), rng)
     replay_a, replay_b = replayer(a), replayer(b)
     reference = {}
     grads_out = {}
@@ -396,7 +254,7 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
         replay()
         y = layer(xi)
         grads_out[label] = random_like(rng, y)
-        grad_x = _input_grad(layer, grads_out[label], name)
+        grad_x = input_grad_of(layer, grads_out[label], name)
         reference[label] = (grad_x, {n: p.grad.copy() for n, p in layer.named_parameters()})
         layer.zero_grad()
     replay_a()
@@ -404,8 +262,8 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     replay_b()
     b(x2)
     results = {
-        "first": (_input_grad(a, grads_out["first"], name), a),
-        "second": (_input_grad(b, grads_out["second"], name), b),
+        "first": (input_grad_of(a, grads_out["first"], name), a),
+        "second": (input_grad_of(b, grads_out["second"], name), b),
     }
     explain = (
         "the forward pass of another layer of the same class changed this layer's "
@@ -414,7 +272,7 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     )
     for label, (grad_x, layer) in results.items():
         want_x, want_grads = reference[label]
-        scale = _scale(want_x, x1, x2)
+        scale = scale_of(want_x, x1, x2)
         rtol = tolerance(x.dtype)
         assert_close(
             name, f"the input gradient of the {label} layer", grad_x, want_x,
@@ -423,7 +281,7 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
         for path, p in layer.named_parameters():
             assert_close(
                 name, f"{path} of the {label} layer", p.grad, want_grads[path],
-                atol=rtol * _scale(want_grads[path], x1, x2), rtol=rtol, explain=explain,
+                atol=rtol * scale_of(want_grads[path], x1, x2), rtol=rtol, explain=explain,
             )
 
 
@@ -437,7 +295,7 @@ def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed:
     >>> check_no_grad_leaves_no_cache(nf.Sigmoid(), np.ones((2, 3)))
     """
     name = "check_no_grad_leaves_no_cache"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), x.dtype)
     replay = replayer(layer)
     replay()
     with no_grad():
@@ -445,13 +303,13 @@ def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed:
     if layer.has_cache():
         fail(
             name,
-            f"for the cache of {', '.join(_with_cache(layer))}: a forward under no_grad() "
+            f"for the cache of {', '.join(layers_with_cache(layer))}: a forward under no_grad() "
             "stored one; store it with self.save_for_backward(...), which skips it",
         )
     replay()
     y = layer(x)
     assert_close(
-        name, "output", y_no_grad, y, atol=tolerance(x.dtype) * _scale(y, x),
+        name, "output", y_no_grad, y, atol=tolerance(x.dtype) * scale_of(y, x),
         rtol=tolerance(x.dtype), explain="no_grad() changed the output of forward",
     )
     replay()
@@ -460,7 +318,7 @@ def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed:
     if layer.has_cache():
         fail(
             name,
-            f"for the cache of {', '.join(_with_cache(layer))}: a forward under no_grad() "
+            f"for the cache of {', '.join(layers_with_cache(layer))}: a forward under no_grad() "
             "kept the cache of an earlier forward (self.save_for_backward drops it)",
         )
 
@@ -481,10 +339,10 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     >>> check_batch_independence(nf.Linear(3, 2, rng=0), np.arange(6.0).reshape(2, 3))
     """
     name = "check_batch_independence"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), x.dtype)
     if not is_batch_independent(layer):
         return
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     replay = replayer(layer)
     batch = x.shape[0]
     rtol = tolerance(x.dtype)
@@ -498,7 +356,7 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     if batch >= 2:
         j = int(rng.integers(batch))
         changed = x.copy()
-        changed[j] = _other_input(x[j : j + 1], input_kinks(layer), rng)[0]
+        changed[j] = other_input(x[j : j + 1], input_kinks(layer), rng)[0]
         replay()
         y_changed = layer(changed)
         expected = y.copy()
@@ -506,7 +364,7 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
             expected[j] = y_changed[j]  # row j may change; no other row may
         assert_close(
             name, "output", y_changed, expected,
-            atol=rtol * _scale(y, x, changed), rtol=rtol,
+            atol=rtol * scale_of(y, x, changed), rtol=rtol,
             explain=f"changing input example {j} changed this output example; {hint}",
         )
     if is_stochastic(layer):
@@ -525,7 +383,7 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
             )
         assert_close(
             name, f"output example {i} (computed alone, index within it)", alone, expected,
-            atol=rtol * _scale(y, x), rtol=rtol,
+            atol=rtol * scale_of(y, x), rtol=rtol,
             explain=f"example {i} computed alone differs from example {i} computed in a "
             f"batch of {batch}; {hint}",
         )
@@ -541,7 +399,7 @@ def check_gradients_accumulate(make_layer: LayerLike, x: np.ndarray, *, seed: in
     >>> check_gradients_accumulate(nf.Linear(3, 2, rng=0), np.ones((4, 3)))
     """
     name = "check_gradients_accumulate"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), x.dtype)
     named = layer.named_parameters()
     if not named:
         return
@@ -550,7 +408,7 @@ def check_gradients_accumulate(make_layer: LayerLike, x: np.ndarray, *, seed: in
     layer.zero_grad()
     replay()
     y = layer(x)
-    grad_y = random_like(_rng(seed), y)
+    grad_y = random_like(seeded_rng(seed), y)
     layer.backward(grad_y)
     first = {path: p.grad.copy() for path, p in named}
     replay()
@@ -559,7 +417,7 @@ def check_gradients_accumulate(make_layer: LayerLike, x: np.ndarray, *, seed: in
     for path, p in named:
         assert_close(
             name, path, p.grad, 2 * first[path],
-            atol=rtol * _scale(first[path]), rtol=rtol,
+            atol=rtol * scale_of(first[path]), rtol=rtol,
             explain="after two identical forward/backward passes the gradient should be "
             "twice that of one pass; backward must add into Parameter.grad (+=), never "
             "assign it",
@@ -588,8 +446,8 @@ def check_gradients(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> N
     >>> check_gradients(nf.Tanh(), np.array([[0.5, -1.0]]))
     """
     name = "check_gradients"
-    layer = _fresh(layer_factory(make_layer), np.dtype(np.float64))
-    _perturb(layer, _rng(seed))
+    layer = fresh_layer(layer_factory(make_layer), np.dtype(np.float64))
+    perturb(layer, seeded_rng(seed))
     report = gradcheck(layer, np.asarray(x, dtype=np.float64), rng=seed)
     if report.ok:
         return
@@ -600,170 +458,3 @@ def check_gradients(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> N
         f"for {row.name} at {index}: analytic {row.analytic:.6g}, numeric "
         f"{row.numeric:.6g}; {row.diagnosis}\n{report}",
     )
-
-
-@named_check
-def check_train_eval_modes(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
-    """``train()`` and ``eval()`` return the layer and set every sub-layer's mode.
-
-    Sub-layers are found by a brute-force walk (every attribute, list, tuple and dict),
-    not by the layer's own discovery.
-
-    Examples
-    --------
-    >>> import numpy as np, nnframe as nf
-    >>> check_train_eval_modes(nf.Sequential(nf.Linear(3, 2, rng=0), nf.ReLU()), np.ones((1, 3)))
-    """
-    name = "check_train_eval_modes"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
-    for call, want in (("eval()", False), ("train()", True), ("train(False)", False)):
-        if call == "eval()":
-            result = layer.eval()
-        elif call == "train()":
-            result = layer.train()
-        else:
-            result = layer.train(False)
-        if result is not layer:
-            fail(name, f"for the return value: {call} returned {result!r}, not the layer itself")
-        for path, obj in reachable(layer):
-            if isinstance(obj, Layer) and obj.training is not want:
-                fail(
-                    name,
-                    f"for {_describe_sub(path)}: after {call} its training flag is "
-                    f"{obj.training!r}; expected {want} on every sub-layer",
-                )
-
-
-@named_check
-def check_state_dict_round_trip(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
-    """``state_dict()`` loaded into a new layer gives identical values and outputs.
-
-    The source layer's parameters and buffers are perturbed first, so the new layer
-    starts different; outputs are compared in evaluation mode, with generators copied.
-
-    Examples
-    --------
-    >>> import numpy as np, nnframe as nf
-    >>> check_state_dict_round_trip(nf.Linear(3, 2, rng=0), np.ones((2, 3)))
-    """
-    name = "check_state_dict_round_trip"
-    build = layer_factory(make_layer)
-    source, target = _fresh(build, x.dtype), _fresh(build, x.dtype)
-    _perturb(source, _rng(seed))
-    state = source.state_dict()
-    target.load_state_dict(state)
-    loaded = target.state_dict()
-    if set(loaded) != set(state):
-        fail(name, f"for the keys: {sorted(loaded)} after loading {sorted(state)}")
-    for key, value in state.items():
-        assert_close(name, key, loaded[key], value, explain="load_state_dict did not copy it")
-    source.eval()
-    target.eval()
-    copy_generator_states(source, target)
-    assert_close(
-        name, "output", target(x), source(x),
-        explain="the output of a layer loaded from the state dict differs from the "
-        "original's: the output depends on something state_dict() leaves out (an array "
-        "that is not a Parameter or Buffer, or one that discovery does not find)",
-    )
-
-
-@named_check
-def check_astype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
-    """``astype`` converts every parameter, gradient and buffer, and the computation.
-
-    From ``x.dtype`` to the other of float32 and float64: values are kept (rounded),
-    ``astype`` returns the layer, and forward and backward then work in the new dtype.
-
-    Examples
-    --------
-    >>> import numpy as np, nnframe as nf
-    >>> check_astype(nf.Linear(3, 2, rng=0), np.ones((2, 3), np.float32))
-    """
-    name = "check_astype"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
-    rng = _rng(seed)
-    y = layer(x)
-    layer.backward(random_like(rng, y))  # so that the gradients hold something
-    other = np.dtype(np.float64 if x.dtype == np.float32 else np.float32)
-    before = {path: (p.value.copy(), p.grad.copy()) for path, p in layer.named_parameters()}
-    result = layer.astype(other)
-    if result is not layer:
-        fail(name, f"for the return value: astype returned {result!r}, not the layer itself")
-
-    def dtypes_are(when: str) -> None:
-        for path, obj in reachable(layer):
-            arrays = {}
-            if isinstance(obj, Parameter):
-                arrays = {f"{path}.value": obj.value, f"{path}.grad": obj.grad}
-            elif isinstance(obj, Buffer):
-                arrays = {f"{path}.value": obj.value}
-            for what, array in arrays.items():
-                if array.dtype != other:
-                    fail(name, f"for {what}: dtype {array.dtype} {when}; expected {other}")
-
-    dtypes_are(f"after astype({other})")
-    for path, p in layer.named_parameters():
-        value, grad = before[path]
-        assert_close(name, path, p.value, value.astype(other), explain="astype changed the value")
-        assert_close(name, f"{path}.grad", p.grad, grad.astype(other), explain="astype changed it")
-    x_other = x.astype(other)
-    y = layer(x_other)
-    if y.dtype != other:
-        fail(name, f"for output: dtype {y.dtype} after astype({other}) and a {other} input")
-    grad_x = _input_grad(layer, random_like(rng, y), name)
-    if grad_x.dtype != other:
-        fail(name, f"for the input gradient: dtype {grad_x.dtype} after astype({other})")
-    dtypes_are(f"after astype({other}) and a forward/backward pass")
-
-
-@named_check
-def check_parameter_discovery(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
-    """``parameters()`` and ``named_buffers()`` find every Parameter and Buffer exactly once.
-
-    Compares, by identity, with a brute-force walk over the layer's attributes, attrs
-    fields, lists, tuples, dicts and sub-layers; also checks that names are unique, the
-    order repeatable, and ``state_dict()`` keyed by exactly those names.
-
-    Examples
-    --------
-    >>> import numpy as np, nnframe as nf
-    >>> check_parameter_discovery(nf.Sequential(nf.Linear(3, 2, rng=0)), np.ones((1, 3)))
-    """
-    name = "check_parameter_discovery"
-    layer = _fresh(layer_factory(make_layer), x.dtype)
-    walked = reachable(layer)
-    for kind, cls, listed in (
-        ("Parameter", Parameter, layer.named_parameters()),
-        ("Buffer", Buffer, layer.named_buffers()),
-    ):
-        method = "named_parameters()" if cls is Parameter else "named_buffers()"
-        by_id: dict[int, str] = {}
-        for path, obj in listed:
-            if id(obj) in by_id:
-                fail(name, f"for {path}: {method} lists it twice (also as {by_id[id(obj)]!r})")
-            by_id[id(obj)] = path
-        names = [path for path, _ in listed]
-        if len(set(names)) != len(names):
-            fail(name, f"for the names: {method} repeats a name: {names}")
-        truth = {id(obj): path for path, obj in walked if isinstance(obj, cls)}
-        for ident, path in truth.items():
-            if ident not in by_id:
-                fail(
-                    name,
-                    f"for {path}: this {kind} is not found by {method}; discovery looks "
-                    "through attrs fields, instance attributes, lists and tuples, and "
-                    "sub-layers (not dicts or other containers)",
-                )
-        for ident, path in by_id.items():
-            if ident not in truth:
-                fail(name, f"for {path}: {method} lists a {kind} the layer does not hold")
-        listed_again = layer.named_parameters() if cls is Parameter else layer.named_buffers()
-        again = [path for path, _ in listed_again]
-        if again != names:
-            fail(name, f"for the order: {method} gave {names}, then {again}")
-    expected_keys = [p for p, _ in layer.named_parameters()] + [p for p, _ in layer.named_buffers()]
-    keys = list(layer.state_dict())
-    if sorted(keys) != sorted(expected_keys):
-        fail(name, f"for state_dict(): keys {keys}; expected {expected_keys}")
-

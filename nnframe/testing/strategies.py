@@ -166,7 +166,8 @@ def infer_input_shape(layer: Layer) -> tuple[int, ...]:
     return (DEFAULT_WIDTH,)
 
 
-def _shape(input_shape: int | Sequence[int] | None) -> tuple[int, ...] | None:
+def example_shape(input_shape: int | Sequence[int] | None) -> tuple[int, ...] | None:
+    """Check an ``input_shape`` argument (an int or a tuple of positive ints, or None)."""
     if input_shape is None:
         return None
     shape = (input_shape,) if isinstance(input_shape, int | np.integer) else tuple(input_shape)
@@ -278,7 +279,7 @@ def layer_inputs(
     ...     assert np.all(np.abs(x) >= 1e-2)
     >>> test()
     """
-    shape = _shape(input_shape)
+    shape = example_shape(input_shape)
     float_dtype = _float_dtype(dtype)
     _batch_range(min_batch, max_batch)
     if not (isinstance(max_width, int) and max_width >= 1):
@@ -327,7 +328,7 @@ def arrays_for(
     """
     if not isinstance(layer, Layer):
         raise ArgumentTypeError(f"arrays_for takes a Layer; got {type(layer).__name__}")
-    shape = _shape(input_shape) or infer_input_shape(layer)
+    shape = example_shape(input_shape) or infer_input_shape(layer)
     if min_batch is None:
         min_batch = 1 if is_batch_independent(layer) else 2
     return layer_inputs(

@@ -15,8 +15,10 @@ from nnframe.layers.base import Layer
 from nnframe.losses import Loss
 from nnframe.testing import checks as lc
 from nnframe.testing import loss_checks as xc
+from nnframe.testing import state_checks as sc
+from nnframe.testing._common import LayerLike, layer_factory
 from nnframe.testing.strategies import (
-    _shape,
+    example_shape,
     infer_input_shape,
     input_kinks,
     is_batch_independent,
@@ -116,16 +118,16 @@ LAYER_CHECKS: tuple[LayerCheck, ...] = (
     LayerCheck(lc.check_forward_shape_and_dtype),
     LayerCheck(lc.check_input_unmodified),
     LayerCheck(lc.check_backward_shape_and_dtype),
-    LayerCheck(lc.check_parameter_discovery, "once"),
-    LayerCheck(lc.check_train_eval_modes, "once"),
-    LayerCheck(lc.check_astype),
+    LayerCheck(sc.check_parameter_discovery, "once"),
+    LayerCheck(sc.check_train_eval_modes, "once"),
+    LayerCheck(sc.check_astype),
     LayerCheck(lc.check_backward_without_forward_raises),
     LayerCheck(lc.check_cache_per_instance),
     LayerCheck(lc.check_no_grad_leaves_no_cache),
     LayerCheck(lc.check_batch_independence),
     LayerCheck(lc.check_gradients_accumulate, "smooth"),
     LayerCheck(lc.check_gradients, "smooth", (_FLOAT64,)),
-    LayerCheck(lc.check_state_dict_round_trip),
+    LayerCheck(sc.check_state_dict_round_trip),
 )
 
 #: Every loss check, in the order ``check_loss`` runs them.
@@ -236,7 +238,7 @@ def _run_layer_check(
 
 
 def check_layer(
-    make_layer: lc.LayerLike,
+    make_layer: LayerLike,
     *,
     input_shape: int | Sequence[int] | None = None,
     max_examples: int = 50,
@@ -300,8 +302,8 @@ def check_layer(
     >>> check_layer(lambda: nf.Sequential(nf.Linear(4, 3, rng=0), nf.Tanh()), max_examples=5)
     """
     examples = _max_examples(max_examples)
-    build, prototype = _with_prototype(lc.layer_factory(make_layer), "layer")
-    shape = _shape(input_shape) or infer_input_shape(prototype)
+    build, prototype = _with_prototype(layer_factory(make_layer), "layer")
+    shape = example_shape(input_shape) or infer_input_shape(prototype)
     for check in layer_checks(prototype):
         _run_layer_check(check, build, prototype, shape, examples)
 
@@ -371,8 +373,8 @@ class _BoundLayerCheck:
     input_shape: tuple[int, ...] | None
     max_examples: int
 
-    def __call__(self, make_layer: lc.LayerLike) -> None:
-        build, prototype = _with_prototype(lc.layer_factory(make_layer), "layer")
+    def __call__(self, make_layer: LayerLike) -> None:
+        build, prototype = _with_prototype(layer_factory(make_layer), "layer")
         shape = self.input_shape or infer_input_shape(prototype)
         _run_layer_check(self.check, build, prototype, shape, self.max_examples)
 
@@ -394,7 +396,7 @@ class _BoundLossCheck:
 
 
 def parametrize_with_checks(
-    objects: Iterable[lc.LayerLike | xc.LossLike],
+    objects: Iterable[LayerLike | xc.LossLike],
     *,
     input_shape: int | Sequence[int] | None = None,
     max_examples: int = 50,
@@ -430,7 +432,7 @@ def parametrize_with_checks(
     import pytest
 
     examples = _max_examples(max_examples)
-    shape = _shape(input_shape)
+    shape = example_shape(input_shape)
     params: list[Any] = []
     ids: list[str] = []
     for obj in objects:
