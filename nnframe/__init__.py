@@ -37,7 +37,7 @@ from nnframe.optim import (
     StepLR,
     clip_grad_norm,
 )
-from nnframe.parameter import Buffer, Parameter
+from nnframe.parameter import Buffer, FlatParameters, Parameter, flatten_parameters
 from nnframe.registry import register
 from nnframe.training import History, Trainer, batches
 
@@ -55,6 +55,7 @@ __all__ = [
     "Dropout",
     "ELU",
     "ExponentialLR",
+    "FlatParameters",
     "Flatten",
     "GELU",
     "GradcheckReport",
@@ -85,6 +86,7 @@ __all__ = [
     "clip_grad_norm",
     "datasets",
     "errors",
+    "flatten_parameters",
     "functional",
     "gradcheck",
     "init",
