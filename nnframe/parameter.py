@@ -240,12 +240,20 @@ class Buffer:
 class FlatParameters:
     """Parameters whose values and gradients are views of two contiguous 1-d arrays.
 
-    Made by :func:`flatten_parameters`, which documents it.
+    ``FlatParameters(params)`` does what :func:`flatten_parameters` does (and documents)
+    with the same ``params``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        In a fixed order, all of one dtype; a Parameter listed twice is stored once.
 
     Attributes
     ----------
     params : tuple of Parameter
         The parameters, each once, in the order of the flat arrays.
+    offsets : tuple of int
+        Where each parameter starts in the flat arrays; ``offsets[-1]`` is their size.
     values : ndarray
         Every parameter's value, one after the other (1-d). Writing into it writes the
         parameters' values; assigning it (``flat.values -= step``) writes into it too.
@@ -253,15 +261,28 @@ class FlatParameters:
         Every parameter's gradient, laid out like ``values``. Reading it clears the
         gradients still marked zero by ``zero_grad()``, as ``Parameter.grad`` does, so
         read it after backward rather than keeping the array from before.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w, b = Parameter(np.ones((2, 2))), Parameter(np.zeros(2))
+    >>> flat = FlatParameters([w, b])
+    >>> flat.offsets, flat.values
+    ((0, 4, 6), array([1., 1., 1., 1., 0., 0.]))
+    >>> w.grad += 0.5
+    >>> flat.values -= 0.1 * flat.grads           # one update over one array
+    >>> w.value
+    array([[0.95, 0.95],
+           [0.95, 0.95]])
     """
 
     __slots__ = ("_grad_views", "_grads", "_value_views", "_values", "offsets", "params")
 
     params: tuple[Parameter, ...]
-    #: Where each parameter starts in the flat arrays; ``offsets[-1]`` is their size.
     offsets: tuple[int, ...]
 
-    def __init__(self, params: tuple[Parameter, ...]) -> None:
+    def __init__(self, params: Iterable[Parameter]) -> None:
+        params = _unique_parameters(params)
         dtype = params[0].dtype
         offsets = [0]
         for p in params:
@@ -408,7 +429,7 @@ def flatten_parameters(params: Iterable[Parameter]) -> FlatParameters:
     >>> flat.grads[-1:], model[2].bias.grad
     (array([4.], dtype=float32), array([4.], dtype=float32))
     """
-    return FlatParameters(_unique_parameters(params))
+    return FlatParameters(params)
 
 
 def _unique_parameters(params: object) -> tuple[Parameter, ...]:
