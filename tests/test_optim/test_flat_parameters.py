@@ -48,16 +48,18 @@ def weights(model):
     return [p.value.copy() for p in model.parameters()]
 
 
+@pytest.mark.parametrize("given_as", ["list", "FlatParameters"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_a_flattened_model_trains_to_bit_identical_weights(name, dtype):
+def test_a_flattened_model_trains_to_bit_identical_weights(name, dtype, given_as):
     x, y = data(dtype)
     plain = build(dtype)
     train(plain, OPTIMIZERS[name](plain.parameters()), x, y)
 
     model = build(dtype)
     flat = nf.flatten_parameters(model.parameters())
-    train(model, OPTIMIZERS[name](model.parameters()), x, y, flat)
+    params = model.parameters() if given_as == "list" else flat
+    train(model, OPTIMIZERS[name](params), x, y, flat)
 
     assert flat.intact and flat.dtype == dtype
     for got, want in zip(weights(model), weights(plain), strict=True):
@@ -121,3 +123,71 @@ def test_clip_grad_norm_on_flattened_parameters_clips_the_flat_gradient():
     norm = nf.clip_grad_norm(model.parameters(), max_norm=1e-3)
     assert norm > 1e-3
     np.testing.assert_allclose(np.linalg.norm(flat.grads), 1e-3, rtol=1e-12)
+
+
+# -- SGD over one array -------------------------------------------------------------------
+
+
+class CountingUpdates:
+    """Counts the optimizer's per-parameter updates, to tell which path a step took."""
+
+    def __init__(self, optimizer):
+        self.calls = 0
+        original = optimizer.update
+
+        def update(p):
+            self.calls += 1
+            original(p)
+
+        optimizer.update = update
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_plain_sgd_on_flat_parameters_updates_one_array_with_identical_bits(dtype):
+    x, y = data(dtype)
+    plain = build(dtype)
+    train(plain, nf.SGD(plain.parameters(), lr=0.05), x, y)
+
+    model = build(dtype)
+    flat = nf.flatten_parameters(model.parameters())
+    optimizer = nf.SGD(flat, lr=0.05)
+    assert optimizer.params == list(flat.params)
+    values = flat.values
+    train(model, optimizer, x, y, flat)
+    assert flat.values is values and optimizer.step_count == STEPS
+    for got, want in zip(weights(model), weights(plain), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_sgd_on_flat_parameters_settles_gradients_marked_zero():
+    a, b = nf.Parameter(np.ones(2)), nf.Parameter(np.ones(3))
+    flat = nf.flatten_parameters([a, b])
+    optimizer = nf.SGD(flat, lr=1.0)
+    flat.grads[...] = 5.0
+    optimizer.zero_grad()
+    a.grad += 1.0  # b's gradient is marked zero, its array still holds 5
+    optimizer.step()
+    np.testing.assert_array_equal(flat.values, [0.0, 0.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda opt, model: setattr(opt, "momentum", 0.9),
+        lambda opt, model: setattr(opt, "weight_decay", 0.01),
+        lambda opt, model: model.astype(np.float32),  # detaches every parameter
+    ],
+    ids=["momentum", "weight_decay", "detached"],
+)
+def test_sgd_on_flat_parameters_steps_parameter_by_parameter_otherwise(change):
+    x, y = data(np.float64)
+    model = build(np.float64)
+    flat = nf.flatten_parameters(model.parameters())
+    optimizer = nf.SGD(flat, lr=0.05)
+    counter = CountingUpdates(optimizer)
+    train(model, optimizer, x, y)
+    assert counter.calls == 0  # one array, no per-parameter update
+    change(optimizer, model)
+    x = x.astype(model[0].dtype)
+    train(model, optimizer, x, y)
+    assert counter.calls == STEPS * len(flat)
