@@ -9,7 +9,9 @@ views valid while layers, losses and optimizers work as usual.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -361,6 +363,16 @@ class FlatParameters:
         for p in self.params:
             p._grad_is_zero = True
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> FlatParameters:
+        # Copies of views are separate arrays: flatten the copied parameters again, so
+        # that a model copied along with this object is a view of the copy's buffer.
+        result = FlatParameters(copy.deepcopy(self.params, memo))
+        memo[id(self)] = result
+        return result
+
+    def __reduce__(self) -> tuple[type[FlatParameters], tuple[tuple[Parameter, ...]]]:
+        return FlatParameters, (self.params,)
+
     def __len__(self) -> int:
         return len(self.params)
 
@@ -408,8 +420,9 @@ def flatten_parameters(params: Iterable[Parameter]) -> FlatParameters:
     The views last as long as the parameters keep their arrays: ``astype`` to another
     dtype gives a parameter new arrays, detaching it (``FlatParameters.intact`` tells).
     Convert the model first, then flatten. Flattening parameters again moves them to a
-    new buffer and detaches them from the old one. A deep copy of a flattened model has
-    ordinary, separate arrays.
+    new buffer and detaches them from the old one. A deep copy (or pickle) of a flattened
+    model alone has ordinary, separate arrays; copied together with its ``FlatParameters``,
+    its parameters are views of the copy's buffer.
 
     Examples
     --------

@@ -396,3 +396,22 @@ def test_a_deep_copy_of_a_flattened_model_is_independent():
         np.concatenate([p.value.ravel() for p in twin.parameters()]), values
     )
     assert flat.intact
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copy_of_flat_parameters_taken_with_its_model_is_flat_again(how):
+    model = nf.mlp([3, 4, 2], rng=0, dtype=np.float64)
+    flat = nf.flatten_parameters(model.parameters())
+    model[0].weight.grad += 1.0
+    model[0].bias.zero_grad()
+    twin, twin_flat = (
+        copy.deepcopy((model, flat)) if how == "deepcopy"
+        else pickle.loads(pickle.dumps((model, flat)))
+    )
+    assert twin_flat.intact and twin_flat.params == tuple(twin.parameters())
+    assert twin_flat.values is not flat.values
+    np.testing.assert_array_equal(twin_flat.values, flat.values)
+    np.testing.assert_array_equal(twin_flat.grads, flat.grads)
+    twin_flat.values[...] = 0.0
+    assert all(not p.value.any() for p in twin.parameters())
+    assert flat.intact and flat.values.any()
