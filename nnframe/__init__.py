@@ -48,7 +48,7 @@ from nnframe.optim import (
     StepLR,
     clip_grad_norm,
 )
-from nnframe.parameter import Buffer, Parameter
+from nnframe.parameter import Buffer, FlatParameters, Parameter, flatten_parameters
 from nnframe.serialization import load, load_weights, save, save_weights
 from nnframe.training import History, Trainer, batches, callbacks
 
@@ -66,6 +66,7 @@ __all__ = [
     "Dropout",
     "ELU",
     "ExponentialLR",
+    "FlatParameters",
     "Flatten",
     "GELU",
     "GradcheckReport",
@@ -98,6 +99,7 @@ __all__ = [
     "data",
     "datasets",
     "errors",
+    "flatten_parameters",
     "functional",
     "gradcheck",
     "init",

@@ -1,0 +1,193 @@
+"""Flattened parameters train to the same bits as ordinary ones, with every optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nnframe as nf
+from tests.test_optim.strategies import OPTIMIZERS
+
+STEPS = 6
+
+
+def build(dtype, seed=0):
+    """A small model with batch norm and a weight used twice (tied)."""
+    first = nf.Linear(5, 6, rng=seed, dtype=dtype)
+    tied = nf.Linear(6, 6, rng=seed + 1, dtype=dtype)
+    again = nf.Linear(6, 6, rng=seed + 2, dtype=dtype)
+    again.weight = tied.weight
+    return nf.Sequential(
+        first, nf.BatchNorm1d(6, dtype=dtype), nf.Tanh(), tied, nf.ReLU(), again, nf.Tanh(),
+        nf.Linear(6, 3, rng=seed + 3, dtype=dtype),
+    )
+
+
+def data(dtype, seed=0, n=16):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 5)).astype(dtype), rng.integers(0, 3, n)
+
+
+def train(model, optimizer, x, y, flat=None):
+    loss = nf.CrossEntropyLoss()
+    for step in range(STEPS):
+        if flat is not None and step % 2:
+            flat.zero_grad()
+        else:
+            optimizer.zero_grad()
+        half = len(x) // 2
+        for part in (slice(0, half), slice(half, None)):  # accumulate over two halves
+            loss(model(x[part]), y[part])
+            model.backward(loss.backward() / 2)
+        optimizer.step()
+
+
+def weights(model):
+    return [p.value.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("given_as", ["list", "FlatParameters"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_a_flattened_model_trains_to_bit_identical_weights(name, dtype, given_as):
+    x, y = data(dtype)
+    plain = build(dtype)
+    train(plain, OPTIMIZERS[name](plain.parameters()), x, y)
+
+    model = build(dtype)
+    flat = nf.flatten_parameters(model.parameters())
+    params = model.parameters() if given_as == "list" else flat
+    train(model, OPTIMIZERS[name](params), x, y, flat)
+
+    assert flat.intact and flat.dtype == dtype
+    for got, want in zip(weights(model), weights(plain), strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        flat.values, np.concatenate([w.ravel() for w in weights(plain)])
+    )
+    np.testing.assert_array_equal(
+        flat.grads, np.concatenate([p.grad.ravel() for p in plain.parameters()])
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_a_flattened_model_trains_bit_identically_in_the_trainer(name, dtype):
+    # The Trainer's fast paths: lazily zeroed gradients written through writable_grad.
+    x, y = data(dtype, n=48)
+    models = []
+    for flatten in (False, True):
+        model = build(dtype)
+        if flatten:
+            flat = nf.flatten_parameters(model.parameters())
+        trainer = nf.Trainer(model, nf.CrossEntropyLoss(), OPTIMIZERS[name](model.parameters()))
+        trainer.fit(x, y, epochs=2, batch_size=16, shuffle=False, progress=False)
+        models.append(model)
+    assert flat.intact
+    for got, want in zip(weights(models[1]), weights(models[0]), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@settings(deadline=None, max_examples=20)
+@given(seed=st.integers(0, 2**16), lr=st.floats(1e-3, 0.5))
+def test_a_torch7_style_update_of_the_flat_arrays_is_sgd(seed, lr):
+    # One update over one array, in float64, equals SGD over each parameter.
+    x, y = data(np.float64, seed)
+    plain = build(np.float64, seed)
+    train(plain, nf.SGD(plain.parameters(), lr=lr), x, y)
+
+    model = build(np.float64, seed)
+    flat = nf.flatten_parameters(model.parameters())
+    loss = nf.CrossEntropyLoss()
+    for _ in range(STEPS):
+        flat.zero_grad()
+        half = len(x) // 2
+        for part in (slice(0, half), slice(half, None)):
+            loss(model(x[part]), y[part])
+            model.backward(loss.backward() / 2)
+        flat.values -= lr * flat.grads
+    for got, want in zip(weights(model), weights(plain), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_clip_grad_norm_on_flattened_parameters_clips_the_flat_gradient():
+    x, y = data(np.float64)
+    model = build(np.float64)
+    flat = nf.flatten_parameters(model.parameters())
+    loss = nf.CrossEntropyLoss()
+    loss(model(x), y)
+    model.backward(loss.backward())
+    norm = nf.clip_grad_norm(model.parameters(), max_norm=1e-3)
+    assert norm > 1e-3
+    np.testing.assert_allclose(np.linalg.norm(flat.grads), 1e-3, rtol=1e-12)
+
+
+# -- SGD over one array -------------------------------------------------------------------
+
+
+class CountingUpdates:
+    """Counts the optimizer's per-parameter updates, to tell which path a step took."""
+
+    def __init__(self, optimizer):
+        self.calls = 0
+        original = optimizer.update
+
+        def update(p):
+            self.calls += 1
+            original(p)
+
+        optimizer.update = update
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_plain_sgd_on_flat_parameters_updates_one_array_with_identical_bits(dtype):
+    x, y = data(dtype)
+    plain = build(dtype)
+    train(plain, nf.SGD(plain.parameters(), lr=0.05), x, y)
+
+    model = build(dtype)
+    flat = nf.flatten_parameters(model.parameters())
+    optimizer = nf.SGD(flat, lr=0.05)
+    assert optimizer.params == list(flat.params)
+    values = flat.values
+    train(model, optimizer, x, y, flat)
+    assert flat.values is values and optimizer.step_count == STEPS
+    for got, want in zip(weights(model), weights(plain), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_sgd_on_flat_parameters_settles_gradients_marked_zero():
+    a, b = nf.Parameter(np.ones(2)), nf.Parameter(np.ones(3))
+    flat = nf.flatten_parameters([a, b])
+    optimizer = nf.SGD(flat, lr=1.0)
+    flat.grads[...] = 5.0
+    optimizer.zero_grad()
+    a.grad += 1.0  # b's gradient is marked zero, its array still holds 5
+    optimizer.step()
+    np.testing.assert_array_equal(flat.values, [0.0, 0.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda opt, model: setattr(opt, "momentum", 0.9),
+        lambda opt, model: setattr(opt, "weight_decay", 0.01),
+        lambda opt, model: model.astype(np.float32),  # detaches every parameter
+    ],
+    ids=["momentum", "weight_decay", "detached"],
+)
+def test_sgd_on_flat_parameters_steps_parameter_by_parameter_otherwise(change):
+    x, y = data(np.float64)
+    model = build(np.float64)
+    flat = nf.flatten_parameters(model.parameters())
+    optimizer = nf.SGD(flat, lr=0.05)
+    counter = CountingUpdates(optimizer)
+    train(model, optimizer, x, y)
+    assert counter.calls == 0  # one array, no per-parameter update
+    change(optimizer, model)
+    x = x.astype(model[0].dtype)
+    train(model, optimizer, x, y)
+    assert counter.calls == STEPS * len(flat)
