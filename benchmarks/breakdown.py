@@ -74,7 +74,7 @@ def nnframe_phases(config: Config) -> Callable[[Any, Any, _Clock], None]:
         grad = loss_fn.backward()
         clock.tick(f"loss     {loss_fn!r}.backward")
         for i in range(len(layers) - 1, -1, -1):
-            grad = layers[i].backward(grad, input_grad=True)
+            grad = layers[i].backward(grad, input_grad=i > 0)  # as a Sequential asks
             clock.tick(f"backward [{i}] {layers[i]!r}")
         optimizer.step()
         clock.tick(f"optimizer {type(optimizer).__name__}.step")
