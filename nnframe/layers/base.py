@@ -115,6 +115,13 @@ def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+def _rebuilt(old: type, new: type) -> bool:
+    # attrs makes a slotted class anew from the class body: same name and module, same
+    # bases, so the first class is not among the new one's ancestors.
+    same = (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
+    return old is not new and same and old not in new.__mro__
+
+
 def _retarget_class_cell(function: Callable[..., Any], old: type, new: type) -> None:
     # attrs rebuilds a slotted class and points the methods' ``__class__`` cells (what
     # zero-argument super() reads) at the new class; it cannot see into our wrapper, so
@@ -209,10 +216,12 @@ class Layer(Cached):
             owner = getattr(method, "__nnframe_owner__", None)
             if owner is None:
                 method = wrap(method)
+                method.__nnframe_owner__ = cls  # type: ignore[attr-defined]
                 setattr(cls, name, method)
-            elif owner is not cls:  # attrs rebuilt the class for its slots
+            elif _rebuilt(owner, cls):
                 _retarget_class_cell(method.__wrapped__, owner, cls)
-            method.__nnframe_owner__ = cls  # type: ignore[union-attr]
+                method.__nnframe_owner__ = cls
+            # Otherwise an already checked method is reused (forward = Other.forward).
 
     # -- the contract -----------------------------------------------------------------
 

@@ -287,3 +287,20 @@ def test_batch_norm_skips_the_input_gradient_and_keeps_its_parameter_gradients(t
         grads.append((layer.weight.grad.copy(), layer.bias.grad.copy()))
     for skipped, full in zip(*grads, strict=True):
         np.testing.assert_array_equal(skipped, full)
+
+
+def test_a_method_reused_from_another_class_stays_checked_and_leaves_its_owner_alone():
+    class Alias(nf.Layer):
+        forward = FlippedGain.forward  # calls super() inside FlippedGain
+        backward = Gain.backward
+        gain = 3.0
+
+    assert Alias.__dict__["forward"].__nnframe_owner__ is FlippedGain
+    with pytest.raises(TypeError):  # FlippedGain's super() needs a FlippedGain
+        Alias()(np.ones((1, 2)))
+    with pytest.raises(ShapeError):  # still checked
+        Alias()(np.ones(()))
+    # FlippedGain itself is untouched.
+    layer = FlippedGain()
+    layer(np.ones((1, 2)))
+    np.testing.assert_array_equal(layer.backward(np.ones((1, 2)), input_grad=True), [[-2.0, -2.0]])
