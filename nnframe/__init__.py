@@ -5,6 +5,7 @@ from nnframe import (
     errors,
     functional,
     init,
+    layers,
     metrics,
     optim,
     serialization,
@@ -12,26 +13,8 @@ from nnframe import (
 from nnframe.data import datasets
 from nnframe.grad_mode import is_grad_enabled, no_grad
 from nnframe.gradcheck import GradcheckReport, assert_gradients, gradcheck
-from nnframe.layers import (
-    ELU,
-    GELU,
-    BatchNorm1d,
-    Dropout,
-    Flatten,
-    Identity,
-    InputSpec,
-    Layer,
-    LeakyReLU,
-    Linear,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Summary,
-    Tanh,
-    layer,
-    registry,
-)
+from nnframe.layers import *  # noqa: F403  every public layer, listed once: in nnframe.layers
+from nnframe.layers import registry
 from nnframe.layers.registry import register
 from nnframe.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from nnframe.models import mlp
@@ -59,38 +42,22 @@ __all__ = [
     "AdamW",
     "BCELoss",
     "BCEWithLogitsLoss",
-    "BatchNorm1d",
     "Buffer",
     "CosineAnnealingLR",
     "CrossEntropyLoss",
-    "Dropout",
-    "ELU",
     "ExponentialLR",
     "FlatParameters",
-    "Flatten",
-    "GELU",
     "GradcheckReport",
     "History",
-    "Identity",
-    "InputSpec",
     "InverseTimeDecay",
     "LRScheduler",
-    "Layer",
-    "LeakyReLU",
-    "Linear",
     "Loss",
     "MSELoss",
     "Optimizer",
     "Parameter",
     "RMSprop",
-    "ReLU",
     "SGD",
-    "Sequential",
-    "Sigmoid",
-    "Softmax",
     "StepLR",
-    "Summary",
-    "Tanh",
     "Trainer",
     "assert_gradients",
     "batches",
@@ -104,7 +71,6 @@ __all__ = [
     "gradcheck",
     "init",
     "is_grad_enabled",
-    "layer",
     "load",
     "load_weights",
     "metrics",
@@ -117,3 +83,4 @@ __all__ = [
     "save_weights",
     "serialization",
 ]
+__all__ += layers.__all__
