@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from nnframe.blas import dot
+
 __all__ = [
     "batch_norm",
     "batch_norm_grad",
@@ -146,7 +148,7 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) ->
         y2 = linear(_rows(x), weight, bias)
         return y2.reshape(*x.shape[:-1], y2.shape[-1])
     # np.dot stays on BLAS for every shape, where matmul on a transposed view may not.
-    y = np.dot(x, weight.T)
+    y = dot(x, weight.T)
     if bias is not None:
         y += bias
     return y
@@ -207,15 +209,15 @@ def linear_grad_input(
     ndarray of shape (..., in_features)
     """
     if grad_y.ndim == 2:
-        return np.dot(grad_y, weight, out=out)
+        return dot(grad_y, weight, out=out)
     rows = _rows(grad_y)
     if out is None:
-        return np.dot(rows, weight).reshape(*grad_y.shape[:-1], weight.shape[-1])
+        return dot(rows, weight).reshape(*grad_y.shape[:-1], weight.shape[-1])
     if not out.flags.c_contiguous:  # np.dot writes only into C-contiguous arrays
         out[...] = linear_grad_input(grad_y, weight)
         return out
     # A reshape of a C-contiguous out is a view of it, so the product lands in out.
-    np.dot(rows, weight, out=out.reshape(rows.shape[0], weight.shape[-1]))
+    dot(rows, weight, out=out.reshape(rows.shape[0], weight.shape[-1]))
     return out
 
 
@@ -253,7 +255,7 @@ def linear_grad_weight(
     """
     if x.ndim != 2:
         x, grad_y = _rows(x), _rows(grad_y)
-    return np.dot(grad_y.T, x, out=out)
+    return dot(grad_y.T, x, out=out)
 
 
 def linear_grad_bias(grad_y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
