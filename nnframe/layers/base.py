@@ -84,7 +84,7 @@ def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
         # The output is what the gradient of the next backward is checked against (and
         # how a fused gradient finds the layer that made the prediction). Not kept
         # under no_grad: inference holds no activations.
-        self._output = y if is_grad_enabled() else None
+        self._output = y if type(y) is np.ndarray and is_grad_enabled() else None
         return y
 
     return checked
