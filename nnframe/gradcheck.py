@@ -385,13 +385,9 @@ def gradcheck(
             )
         )
     culprit = None
-    if any(row.status == "BAD" for row in rows) and _children(layer):
+    if any(row.status == "BAD" for row in rows) and layer.named_children():
         culprit = _first_failing_child(layer, x, eps=eps, atol=atol, rtol=rtol, rng=rng)
     return GradcheckReport(_describe(layer), rows, eps, atol, rtol, culprit)
-
-
-def _children(layer: Layer) -> list[tuple[str, Layer]]:
-    return [(name, sub) for name, sub in layer.named_layers()[1:] if "." not in name]
 
 
 def _first_failing_child(
@@ -401,7 +397,7 @@ def _first_failing_child(
     # from one forward pass, in the order the model calls them: any container works.
     probe = copy.deepcopy(model).astype(np.float64)
     seen: list[tuple[str, Layer, np.ndarray]] = []
-    for name, child in _children(probe):
+    for name, child in probe.named_children():
         def recording(h: np.ndarray, _name: str = name, _child: Layer = child) -> np.ndarray:
             seen.append((_name, _child, np.array(h, dtype=np.float64)))
             return type(_child).forward(_child, h)
@@ -409,7 +405,7 @@ def _first_failing_child(
         child.__dict__["forward"] = recording
     with no_grad():
         probe.forward(np.array(x, dtype=np.float64))
-    for _, child in _children(probe):
+    for _, child in probe.named_children():
         del child.__dict__["forward"]
     for name, child, h in seen:
         report = gradcheck(child, h, eps=eps, atol=atol, rtol=rtol, rng=rng)

@@ -143,11 +143,9 @@ class Layer(Cached):
     ``@nnframe.layer`` or with a plain ``@attrs.define``: parameters and sub-layers are
     found automatically, recursively, in definition order, each once even when shared.
 
-    Every subclass's ``forward`` and ``backward`` are wrapped once, when the class is
-    defined, by the same checks: the input against the class's :attr:`input_spec`, the
-    output gradient against the last forward output (shape, and cast to its dtype), and
-    the decision whether the input gradient is wanted. Built-in and custom layers are
-    checked alike, and their bodies hold the maths only.
+    Every subclass's ``forward`` and ``backward`` are wrapped once, at class definition,
+    by the same checks (input against :attr:`input_spec`, gradient against the last
+    output) and the input-gradient decision; their bodies hold the maths only.
 
     Attributes
     ----------
@@ -272,8 +270,7 @@ class Layer(Cached):
             Returns
             -------
             ndarray or None
-                The gradient with respect to the forward input, shaped like it, when wanted;
-                None otherwise.
+                The gradient with respect to the forward input when wanted, else None.
 
             Raises
             ------
@@ -293,9 +290,7 @@ class Layer(Cached):
     def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """Return this layer's work array ``name``, reused while shape and dtype stay the same.
 
-        For results that never leave the layer (a weight gradient before it is added into
-        ``grad``): no allocation, no page faults. Never return it or cache it; its
-        contents are undefined on return.
+        For results that never leave the layer; never return it or cache it.
         """
         arrays = self._scratch
         if arrays is None:
@@ -333,14 +328,14 @@ class Layer(Cached):
             if name not in seen:
                 yield name, value
 
-    def walk(self) -> Iterator[tuple[str, Any]]:
+    def walk(self, *, recurse: bool = True) -> Iterator[tuple[str, Any]]:
         """Yield ``(dotted name, object)`` for the model tree, each object once.
 
         The tree is this layer (named ``""``), every sub-layer, ``Parameter``, ``Buffer``
         and ``numpy.random.Generator`` reachable through :meth:`named_members`, and
         through lists and tuples of them; depth-first, in definition order. An object
-        reachable twice (a shared weight) is yielded once, at its first name. Every module
-        that needs to look through a model uses this walk.
+        reachable twice (a shared weight) is yielded once, at its first name. With
+        ``recurse=False``, sub-layers are yielded but not looked into.
 
         Examples
         --------
@@ -357,7 +352,7 @@ class Layer(Cached):
                     return
                 seen.add(id(value))
                 yield path, value
-                if isinstance(value, Layer):
+                if recurse and isinstance(value, Layer):
                     for name, member in value.named_members():
                         yield from visit(_join(path, name), member)
             elif isinstance(value, list | tuple):
@@ -394,6 +389,10 @@ class Layer(Cached):
         Gradient checks and checkpoints save and restore their states.
         """
         return [(name, obj) for name, obj in self.walk() if isinstance(obj, np.random.Generator)]
+
+    def named_children(self) -> list[tuple[str, Layer]]:
+        """Return ``(name, layer)`` for the direct sub-layers, lists and tuples included."""
+        return [(n, obj) for n, obj in self.walk(recurse=False) if isinstance(obj, Layer) and n]
 
     def named_layers(self) -> list[tuple[str, Layer]]:
         """Return ``(dotted name, layer)`` for this layer (named ``""``) and every sub-layer."""

@@ -108,9 +108,9 @@ def input_kinks(layer: Layer) -> tuple[float, ...]:
     (0.0,)
     """
     kinks = tuple(layer.kinks)
-    first = next((sub for name, sub in layer.named_layers()[1:] if "." not in name), None)
-    if first is not None:
-        kinks += tuple(k for k in input_kinks(first) if k not in kinks)
+    children = layer.named_children()
+    if children:
+        kinks += tuple(k for k in input_kinks(children[0][1]) if k not in kinks)
     return kinks
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import nnframe as nf
 from nnframe.errors import CacheMissError, DTypeError, ShapeError
+from nnframe.testing.strategies import input_kinks
 
 
 def message(error: BaseException) -> str:
@@ -304,3 +305,41 @@ def test_a_method_reused_from_another_class_stays_checked_and_leaves_its_owner_a
     layer = FlippedGain()
     layer(np.ones((1, 2)))
     np.testing.assert_array_equal(layer.backward(np.ones((1, 2)), input_grad=True), [[-2.0, -2.0]])
+
+
+class Stack(nf.Layer):
+    """A custom container holding its layers in a list (names "blocks.0", "blocks.1")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = [nf.ReLU(), nf.Linear(3, 2, rng=0, dtype=np.float64)]
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def backward(self, grad_y):
+        for block in reversed(self.blocks):
+            grad_y = block.backward(grad_y)
+        return grad_y
+
+
+def test_named_children_are_the_direct_sub_layers_lists_included():
+    stack = Stack()
+    assert [name for name, _ in stack.named_children()] == ["blocks.0", "blocks.1"]
+    model = nf.Sequential(stack, nf.Tanh())
+    assert [name for name, _ in model.named_children()] == ["0", "1"]
+    assert input_kinks(stack) == (0.0,)
+
+
+def test_gradcheck_names_the_failing_child_of_a_container_with_a_list():
+    class Broken(nf.Tanh):
+        def backward(self, grad_y):
+            return 2 * super().backward(grad_y)
+
+    stack = Stack()
+    stack.blocks.append(Broken())
+    report = nf.gradcheck(stack, np.linspace(0.5, 2.0, 6).reshape(2, 3))
+    assert not report.ok
+    assert report.culprit.startswith("first layer whose own check fails: [blocks.2] Broken()")
