@@ -23,7 +23,7 @@ import numpy as np
 from benchmarks.configs import OPTIMIZER_SETTINGS, Config
 from benchmarks.numpy_reference import NumpyMLP
 
-__all__ = ["CONTENDERS", "NNFRAME_CONTENDERS", "available", "build", "nnframe_parts"]
+__all__ = ["CONTENDERS", "available", "build", "nnframe_parts"]
 
 Step = Callable[[Any, Any], Any]
 Batches = list[tuple[Any, Any]]
@@ -33,8 +33,6 @@ Params = list[tuple[np.ndarray, np.ndarray]]
 #: ``nnframe`` is the loop a user writes by hand, as the docs teach it; ``trainer`` is
 #: ``nnframe.Trainer.train_on_batch``, the step ``Trainer.fit`` takes.
 CONTENDERS = ("nnframe", "trainer", "torch", "numpy")
-#: The contenders that run nnframe (from the working tree, or ``--nnframe-rev``).
-NNFRAME_CONTENDERS = ("nnframe", "trainer")
 
 
 def available(contender: str) -> bool:

@@ -51,7 +51,7 @@ MIN_TIMED_STEPS = 5
 #: subnormal numbers (see :func:`benchmarks.configs.make_batches`), which on some CPUs
 #: makes every later step slower, and a contender that ran more steps would be timed in a
 #: slower regime than one that ran fewer.
-MAX_STEPS = 800
+MAX_STEPS = 600
 #: The timed steps run in this many equal blocks.
 BLOCKS = 5
 
