@@ -313,7 +313,8 @@ def render_setting(data: dict[str, Any], threads: str) -> list[str]:
         entry = result["configs"][config["id"]]
         cells = _config_cells(config)
         cells += [_with_spread(entry["ratios"].get(name), digits=3) for name in ratio_names]
-        flags = [f"numpy slower than {n}" for n in entry.get("reference_slower_than", [])]
+        slower = entry.get("reference_slower_than", [])
+        flags = [f"numpy slower than {', '.join(slower)}"] if slower else []
         flags += [f"{n} drifted" for n in entry.get("drifting", [])]
         cells.append(", ".join(flags) or "-")
         rows.append(cells)
@@ -326,16 +327,37 @@ def render_setting(data: dict[str, Any], threads: str) -> list[str]:
     ]
     traps = result.get("reference_traps", [])
     if traps:
+        rounds = max(
+            (
+                c["rounds"]
+                for cid in traps
+                for c in result["configs"][cid]["contenders"].values()
+                if c
+            ),
+            default=0,
+        )
         lines += [
-            f"**Warning: {TRAP_WARNING}.** In every round the numpy reference was "
+            f"**Warning: {TRAP_WARNING}.** In every round ({rounds}) the numpy reference was "
             "slower than the framework's step in:",
             "",
         ]
-        lines += [
-            f"- {cid} (slower than {', '.join(result['configs'][cid]['reference_slower_than'])})"
-            for cid in traps
-        ]
+        for cid in traps:
+            entry = result["configs"][cid]
+            ratios = ", ".join(
+                f"{name}/numpy {_with_spread(entry['ratios'][f'{name}/numpy'])}"
+                for name in entry["reference_slower_than"]
+            )
+            lines.append(
+                f"- {cid} (slower than {', '.join(entry['reference_slower_than'])}: {ratios})"
+            )
         lines.append("")
+        if rounds < 2:
+            lines += [
+                "With one round a few percent of noise can raise this flag on a busy host; "
+                "a trap shows in every round of `--rounds 3` (and in "
+                "`python -m benchmarks.breakdown`, which interleaves the two).",
+                "",
+            ]
     drifting = result.get("drifting", [])
     if drifting:
         lines += [

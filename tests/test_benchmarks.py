@@ -267,7 +267,8 @@ def test_reference_slower_than_nnframe_is_flagged():
     markdown = report.render_markdown(data)
     assert report.TRAP_WARNING in markdown
     warning = markdown[markdown.index(report.TRAP_WARNING) :]
-    assert f"- {TRAPPED} (slower than nnframe, trainer)" in warning
+    assert f"- {TRAPPED} (slower than nnframe, trainer: nnframe/numpy 1.43 (1.36-1.5)" in warning
+    assert "numpy slower than nnframe, trainer |" in markdown
     assert CLEAN not in warning.split("###")[0]
     assert MIXED not in warning.split("###")[0]
 
