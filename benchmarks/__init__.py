@@ -6,7 +6,8 @@ the options). The package is split by job:
 ``configs``          what is measured: architectures, batch sizes, dtypes, optimizers,
                      initial weights, data and the FLOP count of a step
 ``numpy_reference``  the hand-written, careful numpy training step
-``contenders``       builds one training-step function per contender (nnframe, torch, numpy)
+``contenders``       builds one training-step function per contender (nnframe: the
+                     hand-written loop; trainer: Trainer.train_on_batch; torch; numpy)
 ``worker``           the child process: one timed measurement (or the GEMM rate, or a probe)
 ``machine``          the description of the machine and the software
 ``runner``           the parent process: command line, rounds, one child per measurement

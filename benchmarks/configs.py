@@ -163,9 +163,19 @@ def initial_parameters(config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
 def make_batches(config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
     """The pool of training batches ``(x, y)`` that every contender cycles through.
 
-    ``x`` holds pixel-like values in [0, 1); ``y`` holds class labels (int64, shape
-    ``(batch,)``) for the softmax head, 0/1 targets (shape ``(batch, 1)``, the config's
-    dtype) for the sigmoid head. Each batch is a contiguous view into one array.
+    ``x`` holds centred pixel-like values in [-0.5, 0.5); ``y`` holds class labels (int64,
+    shape ``(batch,)``) for the softmax head, 0/1 targets (shape ``(batch, 1)``, the
+    config's dtype) for the sigmoid head. Each batch is a contiguous view into one array.
+
+    The labels come from a fixed random linear "teacher" (the class with the largest
+    ``x @ R``; for the sigmoid head, the sign of ``x @ r``), so there is something to learn.
+    With all-positive inputs and random labels, training at small batches killed most
+    ReLU units within a few hundred steps; their weights then get exactly zero gradients,
+    the momentum buffers decay geometrically into subnormal numbers and stay there
+    (``0.9 * x`` rounds back to ``x`` at the smallest subnormal), and on CPUs where
+    arithmetic on subnormals takes a microcode assist (Intel) every step becomes up to 10x
+    slower, at a step count that depends on how fast the contender ran: the timings then
+    measure when the slowdown started, not the framework.
     """
     n_in = config.dims[0]
     itemsize = np.dtype(config.dtype).itemsize
@@ -173,10 +183,12 @@ def make_batches(config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
     n_batches = max(2, examples // config.batch)
     n = n_batches * config.batch
     rng = np.random.default_rng(DATA_SEED)
-    x = rng.random((n, n_in), dtype=np.float64).astype(config.dtype)
+    x64 = rng.random((n, n_in), dtype=np.float64) - 0.5
+    teacher = x64 @ rng.standard_normal((n_in, config.dims[-1]))
+    x = x64.astype(config.dtype)
     if config.head == "softmax":
-        y = rng.integers(0, config.dims[-1], size=n, dtype=np.int64)
+        y = np.argmax(teacher, axis=1).astype(np.int64)
     else:
-        y = rng.integers(0, 2, size=(n, 1)).astype(config.dtype)
+        y = (teacher[:, :1] > 0).astype(config.dtype)
     b = config.batch
     return [(x[i * b : (i + 1) * b], y[i * b : (i + 1) * b]) for i in range(n_batches)]

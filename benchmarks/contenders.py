@@ -6,6 +6,10 @@ gradients, forward, loss, backward, optimizer update) and returns the loss, in w
 form is cheapest (``float(loss)`` turns it into a number); ``batches`` is the pool in the
 form the step takes (numpy arrays, or tensors for PyTorch). Each contender runs in its own
 process, so the imports happen inside the builders.
+
+The contenders: ``nnframe`` (the loop users write by hand), ``trainer``
+(``Trainer.train_on_batch``), ``torch`` (PyTorch eager) and ``numpy`` (the hand-written
+numpy step of :mod:`benchmarks.numpy_reference`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ Step = Callable[[Any, Any], Any]
 Batches = list[tuple[Any, Any]]
 Params = list[tuple[np.ndarray, np.ndarray]]
 
-#: The contenders, in the order each round runs them (A B C A B C ...).
-CONTENDERS = ("nnframe", "torch", "numpy")
+#: The contenders, in the order each round runs them (A B C D A B C D ...).
+#: ``nnframe`` is the loop a user writes by hand, as the docs teach it; ``trainer`` is
+#: ``nnframe.Trainer.train_on_batch``, the step ``Trainer.fit`` takes.
+CONTENDERS = ("nnframe", "trainer", "torch", "numpy")
 
 
 def available(contender: str) -> bool:
@@ -63,10 +69,31 @@ def nnframe_parts(config: Config, params: Params) -> tuple[Any, Any, Any]:
 def build_nnframe(
     config: Config, params: Params, batches: Batches, threads: int
 ) -> tuple[Step, Batches]:
-    """nnframe through its public API: ``mlp``, a loss, an optimizer, ``Trainer``'s step.
+    """nnframe's hand-written loop, as the README and the docs teach it.
 
-    ``Trainer.train_on_batch`` is the step ``Trainer.fit`` takes: zero_grad, forward,
-    loss, backward (no gradient for the data; Sigmoid + BCE fused), ``optimizer.step()``.
+    ``optimizer.zero_grad(); loss_value = loss_fn(model(x), y);
+    model.backward(loss_fn.backward()); optimizer.step()``: the model is ``mlp``, the loss
+    and optimizer are nnframe's; nothing is fused or switched off by hand.
+    """
+    model, loss_fn, optimizer = nnframe_parts(config, params)
+
+    def step(x: np.ndarray, y: np.ndarray) -> Any:
+        optimizer.zero_grad()
+        loss_value = loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        return loss_value
+
+    return step, batches
+
+
+def build_trainer(
+    config: Config, params: Params, batches: Batches, threads: int
+) -> tuple[Step, Batches]:
+    """nnframe's ``Trainer.train_on_batch``: the step ``Trainer.fit`` takes.
+
+    zero_grad, forward, loss, backward (no gradient for the data; Sigmoid + BCE fused),
+    ``optimizer.step()``.
     """
     import nnframe as nf
 
@@ -128,7 +155,12 @@ def build_numpy(
     return model.step, batches
 
 
-_BUILDERS = {"nnframe": build_nnframe, "torch": build_torch, "numpy": build_numpy}
+_BUILDERS = {
+    "nnframe": build_nnframe,
+    "trainer": build_trainer,
+    "torch": build_torch,
+    "numpy": build_numpy,
+}
 
 
 def build(

@@ -12,7 +12,16 @@ the way a performance-minded person would write it for one fixed architecture:
 - the first layer's input gradient is not computed (no one needs it);
 - the head's gradient is fused: ``(p - y) / batch`` for both softmax cross-entropy and
   sigmoid + binary cross-entropy, without the ``1 / (p (1 - p))`` round trip;
-- gradients are written, not accumulated, so there is no ``zero_grad``.
+- gradients are written, not accumulated, so there is no ``zero_grad``;
+- the parameters, their gradients and the optimizer's state each live in one contiguous
+  array (the weights and biases are views into it), so the optimizer's update is a handful
+  of numpy calls over the whole model, not a handful per parameter.
+
+What this reference does *not* do is change the maths: the same float operations as
+PyTorch's ``SGD(momentum=...)`` and ``Adam`` in the configured dtype, no flushing of
+subnormal numbers. (On Intel CPUs arithmetic on subnormals is up to 100x slower; the
+benchmark's data is chosen, and its steps counted, so that no contender's measured steps
+reach them: see :func:`benchmarks.configs.make_batches`.)
 """
 
 from __future__ import annotations
@@ -52,9 +61,22 @@ class NumpyMLP:
         self.batch = batch
         self.optimizer = optimizer
         self.settings = settings
-        self.weights = [w.copy() for w, _ in params]
-        self.biases = [b.copy() for _, b in params]
-        dtype = self.weights[0].dtype
+        dtype = params[0][0].dtype
+        shapes = [shape for w, b in params for shape in (w.shape, b.shape)]
+        sizes = [math.prod(shape) for shape in shapes]
+        total = sum(sizes)
+        # One flat array each: values, gradients, optimizer state, scratch.
+        self.flat_values = np.empty(total, dtype=dtype)
+        self.flat_grads = np.zeros(total, dtype=dtype)
+        self.flat_work = np.empty(total, dtype=dtype)
+        self.flat_first = np.zeros(total, dtype=dtype)
+        self.flat_second = np.zeros(total if optimizer == "adam" else 0, dtype=dtype)
+        self.values = self._views(self.flat_values, shapes, sizes)
+        self.grads = self._views(self.flat_grads, shapes, sizes)
+        for view, array in zip(self.values, (a for pair in params for a in pair), strict=True):
+            np.copyto(view, array)
+        self.weights = self.values[0::2]
+        self.biases = self.values[1::2]
         widths = [w.shape[0] for w in self.weights]
         # outputs[l]: the output of layer l (after ReLU; the last one holds the head).
         self.outputs = [np.empty((batch, n), dtype=dtype) for n in widths]
@@ -63,12 +85,18 @@ class NumpyMLP:
         self.masks = [np.empty((batch, n), dtype=dtype) for n in widths[:-1]]
         self.rows = np.arange(batch)
         self.row_buffer = np.empty((batch, 1), dtype=dtype)
-        self.values = [a for pair in zip(self.weights, self.biases, strict=True) for a in pair]
-        self.grads = [np.empty_like(a) for a in self.values]
-        self.work = [np.empty_like(a) for a in self.values]
-        self.first_moments = [np.zeros_like(a) for a in self.values]
-        self.second_moments = [np.zeros_like(a) for a in self.values] if optimizer == "adam" else []
         self.step_count = 0
+
+    @staticmethod
+    def _views(
+        flat: np.ndarray, shapes: list[tuple[int, ...]], sizes: list[int]
+    ) -> list[np.ndarray]:
+        """Contiguous views of ``flat``, one per parameter shape."""
+        views, offset = [], 0
+        for shape, size in zip(shapes, sizes, strict=True):
+            views.append(flat[offset : offset + size].reshape(shape))
+            offset += size
+        return views
 
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         """Forward, loss, backward and one optimizer update; return the loss."""
@@ -131,44 +159,35 @@ class NumpyMLP:
             delta = previous
 
     def update(self) -> None:
-        """One SGD-with-momentum or Adam update of every parameter, in place."""
+        """One SGD-with-momentum or Adam update of every parameter, in place, all at once."""
         self.step_count += 1
         s = self.settings
+        value, grad, work = self.flat_values, self.flat_grads, self.flat_work
         if self.optimizer == "sgd":
-            lr, momentum = s["lr"], s["momentum"]
-            for value, grad, buffer, work in zip(
-                self.values, self.grads, self.first_moments, self.work, strict=True
-            ):
-                if self.step_count == 1:
-                    np.copyto(buffer, grad)  # PyTorch's first step: the buffer is g
-                else:
-                    buffer *= momentum
-                    buffer += grad
-                np.multiply(buffer, lr, out=work)
-                value -= work
+            buffer = self.flat_first
+            if self.step_count == 1:
+                np.copyto(buffer, grad)  # PyTorch's first step: the buffer is g
+            else:
+                buffer *= s["momentum"]
+                buffer += grad
+            np.multiply(buffer, s["lr"], out=work)
+            value -= work
             return
         lr, beta1, beta2, eps = s["lr"], s["beta1"], s["beta2"], s["eps"]
         t = self.step_count
         step_size = lr / (1.0 - beta1**t)
         root_correction = 1.0 / math.sqrt(1.0 - beta2**t)
-        for value, grad, m, v, work in zip(
-            self.values,
-            self.grads,
-            self.first_moments,
-            self.second_moments,
-            self.work,
-            strict=True,
-        ):
-            m *= beta1
-            np.multiply(grad, 1.0 - beta1, out=work)
-            m += work
-            v *= beta2
-            np.multiply(grad, grad, out=work)
-            work *= 1.0 - beta2
-            v += work
-            np.sqrt(v, out=work)
-            work *= root_correction
-            work += eps
-            np.divide(m, work, out=work)
-            work *= step_size
-            value -= work
+        m, v = self.flat_first, self.flat_second
+        m *= beta1
+        np.multiply(grad, 1.0 - beta1, out=work)
+        m += work
+        v *= beta2
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - beta2
+        v += work
+        np.sqrt(v, out=work)
+        work *= root_correction
+        work += eps
+        np.divide(m, work, out=work)
+        work *= step_size
+        value -= work

@@ -4,9 +4,17 @@
 (thread setting, configuration, contender); ``render_markdown`` prints them. Conventions:
 
 - a step time or throughput is the median over rounds, with the min-max over rounds;
-- a ratio (``nnframe/torch``) is nnframe's throughput divided by the other contender's,
-  taken within each round (the two ran back to back), then the median and min-max of
-  those per-round ratios; above 1 means nnframe is faster;
+- a ratio (``nnframe/torch``) is the first contender's throughput divided by the
+  second's, taken within each round (the two ran back to back), then the median and
+  min-max of those per-round ratios; above 1 means the first is faster. ``nnframe`` is the
+  hand-written loop, ``trainer`` is ``Trainer.train_on_batch``;
+- the numpy reference is a careful hand-written step of the same maths: it cannot be
+  slower than a framework's step unless it has fallen into a trap (off BLAS, an allocation
+  per step, subnormal numbers...). A configuration is flagged when the reference was
+  slower than ``nnframe`` or ``trainer`` in every round (the whole min-max of the paired
+  ratio ``nnframe/numpy`` or ``trainer/numpy`` above 1; with one round, its value);
+- a contender whose step got more than ``DRIFT_LIMIT`` slower from the first timed block
+  to the last is flagged too: its time depends on when it was measured;
 - the GEMM fraction is ``(step GEMM FLOPs / median step time) / median GEMM rate``, with the
   minimal FLOP count of :func:`benchmarks.configs.gemm_flops` (no first-layer input
   gradient), so it says how close a step comes to doing nothing but its matrix products
@@ -22,9 +30,28 @@ from typing import Any
 from benchmarks.configs import Config, gemm_flops
 from benchmarks.worker import GEMM_SHAPE
 
-__all__ = ["render_markdown", "summarize"]
+__all__ = [
+    "DRIFT_LIMIT",
+    "RATIOS",
+    "TRAP_WARNING",
+    "machine_line",
+    "reference_traps",
+    "render_markdown",
+    "summarize",
+]
 
-RATIOS = (("nnframe", "torch"), ("nnframe", "numpy"))
+RATIOS = (
+    ("nnframe", "torch"),
+    ("nnframe", "numpy"),
+    ("trainer", "torch"),
+    ("trainer", "numpy"),
+    ("trainer", "nnframe"),
+)
+#: The contenders the numpy reference must never be slower than.
+FRAMEWORK_STEPS = ("nnframe", "trainer")
+TRAP_WARNING = "reference slower than nnframe: a trap in the reference, not a fast framework"
+#: Last timed block over first above this (median over rounds): the step time drifted.
+DRIFT_LIMIT = 1.25
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -58,6 +85,7 @@ def _summarize_contender(
         "peak_rss_mib": _median([r["peak_rss_mib"] for r in results]),
         "step_extra_mib": _median([r["step_extra_mib"] for r in results]),
         "final_loss": [r["final_loss"] for r in results],
+        "drift": _median([r.get("drift") for r in results]),
     }
 
 
@@ -70,6 +98,60 @@ def _paired_ratios(
         if a in throughputs and b in throughputs
     ]
     return _spread(ratios)
+
+
+def reference_traps(ratios: dict[str, dict[str, float] | None]) -> list[str]:
+    """The framework steps the numpy reference was slower than, in every round.
+
+    ``ratios`` maps ``"nnframe/numpy"``-style names to paired-ratio spreads; a step is
+    listed when its ratio to numpy has a minimum above 1.
+    """
+    return [
+        name
+        for name in FRAMEWORK_STEPS
+        if (spread := ratios.get(f"{name}/numpy")) is not None and spread["min"] > 1.0
+    ]
+
+
+def _drifting(contenders: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name, entry in contenders.items()
+        if entry is not None and entry.get("drift") is not None and entry["drift"] > DRIFT_LIMIT
+    ]
+
+
+def machine_line(machine: dict[str, Any], probe: dict[str, Any] | None) -> str:
+    """One line: the CPU, numpy's BLAS (library, version, kernel, threads) and PyTorch's.
+
+    ``probe`` is the probe child's answer for this thread setting (``machine`` is used when
+    it is missing); whatever is not known reads "unknown".
+    """
+    info = probe or machine
+
+    def known(value: object) -> str:
+        return "unknown" if value in (None, "") else str(value)
+
+    blas = info.get("blas") or [{}]
+    pools = "; ".join(
+        f"{known(b.get('internal_api'))} {known(b.get('version'))}, kernel "
+        f"{known(b.get('architecture'))}, {known(b.get('num_threads'))} thread(s)"
+        for b in blas
+    )
+    line = (
+        f"Machine: {known(machine.get('cpu'))}, {known(machine.get('cores'))} cores; "
+        f"numpy {known(info.get('numpy'))} BLAS: {pools}"
+    )
+    if info.get("torch"):
+        line += (
+            f"; PyTorch {info['torch']} BLAS {known(info.get('torch_blas'))} "
+            f"(MKL {'yes' if info.get('torch_mkl') else 'no'}, CPU capability "
+            f"{known(info.get('torch_cpu_capability'))}), "
+            f"{known(info.get('torch_threads'))} thread(s)"
+        )
+    else:
+        line += "; PyTorch not installed"
+    return line + "."
 
 
 def summarize(data: dict[str, Any]) -> dict[str, Any]:
@@ -91,17 +173,26 @@ def summarize(data: dict[str, Any]) -> dict[str, Any]:
             by_round: dict[int, dict[str, float]] = {}
             for r in ok:
                 by_round.setdefault(r["round"], {})[r["contender"]] = r["throughput"]
+            contenders = {
+                name: _summarize_contender([r for r in ok if r["contender"] == name], flops, rate)
+                for name in data["contenders"]
+            }
+            ratios = {
+                f"{a}/{b}": _paired_ratios(by_round, a, b)
+                for a, b in RATIOS
+                if a in data["contenders"] and b in data["contenders"]
+            }
             entries[config.id] = {
                 "gemm_flops": flops,
-                "contenders": {
-                    name: _summarize_contender(
-                        [r for r in ok if r["contender"] == name], flops, rate
-                    )
-                    for name in data["contenders"]
-                },
-                "ratios": {f"{a}/{b}": _paired_ratios(by_round, a, b) for a, b in RATIOS},
+                "contenders": contenders,
+                "ratios": ratios,
+                "reference_slower_than": reference_traps(ratios),
+                "drifting": _drifting(contenders),
             }
         summary[str(run["threads"])] = {
+            "machine_line": machine_line(data["machine"], run.get("probe")),
+            "reference_traps": [cid for cid, e in entries.items() if e["reference_slower_than"]],
+            "drifting": [cid for cid, e in entries.items() if e["drifting"]],
             "load_average_1min": run.get("load_average_1min"),
             "waited_s": run.get("waited_s"),
             "redone": sum("retried_after_other_load" in r for r in run["steps"] + run["gemm"]),
@@ -191,9 +282,11 @@ def render_setting(data: dict[str, Any], threads: str) -> list[str]:
     lines.append("")
     config_head = ["model", "batch", "dtype", "optim"]
 
-    lines += [f"### Step time and throughput ({label})", ""]
-    header = config_head + [f"{c} ms/step" for c in names] + [f"{c} ex/s" for c in names]
-    header += [f"{a}/{b}" for a, b in RATIOS]
+    machine = result.get("machine_line") or machine_line(data["machine"], run.get("probe"))
+    ratio_names = [f"{a}/{b}" for a, b in RATIOS if a in names and b in names]
+
+    lines += [f"### Step time ({label})", "", machine, ""]
+    header = config_head + [f"{c} ms/step" for c in names]
     rows = []
     for config in data["configs"]:
         entry = result["configs"][config["id"]]
@@ -201,16 +294,82 @@ def render_setting(data: dict[str, Any], threads: str) -> list[str]:
         for name in names:
             c = entry["contenders"][name]
             cells.append(_with_spread(c and c["step_time_s"], 1e3))
-        for name in names:
-            c = entry["contenders"][name]
-            cells.append("n/a" if c is None else f"{c['throughput']['median']:,.0f}")
-        for a, b in RATIOS:
-            cells.append(_with_spread(entry["ratios"][f"{a}/{b}"], digits=3))
         rows.append(cells)
     lines += _table(header, rows)
-    lines.append("")
+    lines += [
+        "",
+        "nnframe: the loop users write by hand (`optimizer.zero_grad(); loss_value = "
+        "loss_fn(model(x), y); model.backward(loss_fn.backward()); optimizer.step()`); "
+        "trainer: `nf.Trainer(model, loss_fn, optimizer).train_on_batch`; torch: PyTorch "
+        "eager; numpy: the hand-written numpy step (`benchmarks/numpy_reference.py`). "
+        "Median (min-max) over rounds.",
+        "",
+    ]
 
-    lines += [f"### GEMM fraction and page faults ({label})", ""]
+    lines += [f"### Ratios ({label})", "", machine, ""]
+    header = config_head + ratio_names + ["flags"]
+    rows = []
+    for config in data["configs"]:
+        entry = result["configs"][config["id"]]
+        cells = _config_cells(config)
+        cells += [_with_spread(entry["ratios"].get(name), digits=3) for name in ratio_names]
+        slower = entry.get("reference_slower_than", [])
+        flags = [f"numpy slower than {', '.join(slower)}"] if slower else []
+        flags += [f"{n} drifted" for n in entry.get("drifting", [])]
+        cells.append(", ".join(flags) or "-")
+        rows.append(cells)
+    lines += _table(header, rows)
+    lines += [
+        "",
+        "Throughput ratios paired within a round, median (min-max) over rounds; above 1: "
+        "the first contender is faster.",
+        "",
+    ]
+    traps = result.get("reference_traps", [])
+    if traps:
+        rounds = max(
+            (
+                c["rounds"]
+                for cid in traps
+                for c in result["configs"][cid]["contenders"].values()
+                if c
+            ),
+            default=0,
+        )
+        lines += [
+            f"**Warning: {TRAP_WARNING}.** In every round ({rounds}) the numpy reference was "
+            "slower than the framework's step in:",
+            "",
+        ]
+        for cid in traps:
+            entry = result["configs"][cid]
+            ratios = ", ".join(
+                f"{name}/numpy {_with_spread(entry['ratios'][f'{name}/numpy'])}"
+                for name in entry["reference_slower_than"]
+            )
+            lines.append(
+                f"- {cid} (slower than {', '.join(entry['reference_slower_than'])}: {ratios})"
+            )
+        lines.append("")
+        if rounds < 2:
+            lines += [
+                "With one round a few percent of noise can raise this flag on a busy host; "
+                "a trap shows in every round of `--rounds 3` (and in "
+                "`python -m benchmarks.breakdown`, which interleaves the two).",
+                "",
+            ]
+    drifting = result.get("drifting", [])
+    if drifting:
+        lines += [
+            f"**Warning: the step time drifted** (last timed block over {DRIFT_LIMIT} times "
+            "the first, median over rounds): these times depend on when they were taken "
+            "(subnormal numbers appearing, or the host's load changing):",
+            "",
+        ]
+        lines += [f"- {cid}: {', '.join(result['configs'][cid]['drifting'])}" for cid in drifting]
+        lines.append("")
+
+    lines += [f"### GEMM fraction and page faults ({label})", "", machine, ""]
     header = [*config_head, "GEMM MFLOP/step"]
     header += [f"{c} GEMM frac." for c in names] + [f"{c} faults/step" for c in names]
     header += [f"{c} CPU/wall" for c in names] + ["other load"]
@@ -243,7 +402,7 @@ def render_setting(data: dict[str, Any], threads: str) -> list[str]:
         "",
     ]
 
-    lines += [f"### Memory ({label})", ""]
+    lines += [f"### Memory ({label})", "", machine, ""]
     header = config_head + [f"{c} peak RSS MiB" for c in names]
     header += [f"{c} step extra MiB" for c in names]
     rows = []
@@ -312,9 +471,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         "# nnframe training-step benchmark",
         "",
         f"Written {data['created']}. Each measurement runs in its own process; rounds "
-        "alternate the contenders (nnframe, torch, numpy, nnframe, ...). Step times are "
+        f"alternate the contenders ({', '.join(data['contenders'])}, ...). Step times are "
         "medians over rounds, with (min-max) over rounds; ratios are throughput ratios "
-        "paired within a round (above 1: nnframe is faster).",
+        "paired within a round (above 1: the first contender is faster).",
         "",
     ]
     if missing:

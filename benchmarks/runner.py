@@ -1,8 +1,9 @@
 """The parent process of ``python -m benchmarks``: the command line and the schedule.
 
-For each thread setting, the run goes round after round; each round measures the GEMM
-rate once, then every configuration with every contender in turn (nnframe, torch, numpy,
-nnframe, torch, numpy, ...), each in a fresh child process whose environment fixes the
+For each thread setting, a probe child first reports the BLAS and its threads as a
+measurement sees them; then the run goes round after round; each round measures the GEMM
+rate once, then every configuration with every contender in turn (nnframe, trainer,
+torch, numpy, nnframe, ...), each in a fresh child process whose environment fixes the
 BLAS and OpenMP thread counts. Per-round results are kept, so that the report can give
 medians, spreads and ratios paired within a round.
 
@@ -54,8 +55,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description=(
-            "Time a training step of nnframe, PyTorch (eager, CPU) and a hand-written numpy "
-            "step on the same MLPs, and the machine's GEMM rate; write Markdown and JSON."
+            "Time a training step of nnframe (the hand-written loop and Trainer.train_on_batch), "
+            "PyTorch (eager, CPU) and a hand-written numpy step on the same MLPs, and the "
+            "machine's GEMM rate; write Markdown and JSON."
         ),
     )
     parser.add_argument(
@@ -106,8 +108,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--nnframe-rev",
         metavar="REV",
-        help="measure nnframe as it is at this git revision (exported read-only to a "
-        "temporary directory) instead of the working tree, e.g. a baseline commit",
+        help="measure nnframe (both the hand-written loop and the Trainer) as it is at this "
+        "git revision (exported read-only to a temporary directory) instead of the working "
+        "tree, e.g. a baseline commit",
     )
     parser.add_argument(
         "--update",
@@ -227,6 +230,7 @@ def run_setting(
     steps: list[dict[str, Any]] = []
     waits: list[dict[str, Any]] = []
     load_start = os.getloadavg()[0]
+    probe = run_child({"kind": "probe", "threads": threads}, args.child_directory)
     free = max(0, all_cores() - threads)
     args.quiet, args.contended = free + QUIET, free + CONTENDED
     for round_index in range(args.rounds):
@@ -264,6 +268,7 @@ def run_setting(
     load = {"start": load_start, "end": os.getloadavg()[0]}
     return {
         "threads": threads,
+        "probe": probe,
         "load_average_1min": load,
         "waited_s": sum(w["waited_s"] for w in waits),
         "gemm": gemm,

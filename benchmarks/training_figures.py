@@ -20,7 +20,9 @@ def nnframe_train_default(seed: int) -> tuple[float, float]:
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "nnframe", "train", "--seed", str(seed), "--no-progress"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     elapsed = time.perf_counter() - started
     line = next(row for row in result.stdout.splitlines() if row.startswith("test accuracy"))
@@ -53,8 +55,10 @@ def main() -> None:
     for seed in seeds:
         accuracy = breast_cancer(seed)
         cancer.append(accuracy)
-        print(f"| breast_cancer, [30, 20, 7, 5, 1], BCE + Adam, 50 epochs | {seed} | "
-              f"{accuracy:.4f} | |")
+        print(
+            f"| breast_cancer, [30, 20, 7, 5, 1], BCE + Adam, 50 epochs | {seed} | "
+            f"{accuracy:.4f} | |"
+        )
     print(f"\ndigits: mean {statistics.mean(digits):.4f}, min {min(digits):.4f}")
     print(f"breast_cancer: mean {statistics.mean(cancer):.4f}, min {min(cancer):.4f}")
 

@@ -13,7 +13,9 @@ libraries' thread pools never share a process. Tasks:
     The machine's matrix-multiply rate: ``np.dot`` of ``GEMM_SHAPE`` in float32 and
     float64.
 ``{"kind": "probe", "threads": n}``
-    Library versions and the BLAS (threadpoolctl or ``numpy.show_config``).
+    Library versions, the BLAS numpy uses (threadpoolctl: library, version, the kernel
+    picked for this CPU, threads; or ``numpy.show_config`` and "unknown" without it), and
+    PyTorch's BLAS and thread count.
 """
 
 from __future__ import annotations
@@ -34,15 +36,22 @@ from benchmarks.configs import Config, initial_parameters, make_batches
 from benchmarks.contenders import build
 from benchmarks.machine import cpu_ticks
 
-__all__ = ["GEMM_SHAPE", "main", "measure_gemm", "measure_step", "probe"]
+__all__ = ["BLAS_KEYS", "GEMM_SHAPE", "blas_info", "main", "measure_gemm", "measure_step", "probe"]
 
 #: (m, k, n) of the reference product: the first layer of mnist-mlp at batch 1024.
 GEMM_SHAPE = (1024, 784, 256)
 
-#: Warm-up steps at least, and timed steps at least and at most.
+#: Warm-up steps at least and at most, and timed steps at least.
 MIN_WARMUP_STEPS = 3
+MAX_WARMUP_STEPS = 100
 MIN_TIMED_STEPS = 5
-MAX_TIMED_STEPS = 200_000
+#: Steps in all (warm-up and timed) at most, counted from the model's initial weights. A
+#: measurement times an early stretch of training, the same stretch for every contender
+#: however fast it runs: later, small-batch training starts to leave momentum buffers on
+#: subnormal numbers (see :func:`benchmarks.configs.make_batches`), which on some CPUs
+#: makes every later step slower, and a contender that ran more steps would be timed in a
+#: slower regime than one that ran fewer.
+MAX_STEPS = 600
 #: The timed steps run in this many equal blocks.
 BLOCKS = 5
 
@@ -88,19 +97,21 @@ def measure_step(task: dict[str, Any]) -> dict[str, Any]:
     durations = []
     start = time.perf_counter()
     i = 0
-    while i < MIN_WARMUP_STEPS or time.perf_counter() - start < task["warmup_seconds"]:
+    while i < MIN_WARMUP_STEPS or (
+        i < MAX_WARMUP_STEPS and time.perf_counter() - start < task["warmup_seconds"]
+    ):
         t0 = time.perf_counter()
         step(*batches[i % n])
         durations.append(time.perf_counter() - t0)
         i += 1
     estimate = statistics.median(durations[len(durations) // 2 :])
-    count = int(min(MAX_TIMED_STEPS, max(MIN_TIMED_STEPS, round(task["seconds"] / estimate))))
+    count = int(min(MAX_STEPS - i, max(MIN_TIMED_STEPS, round(task["seconds"] / estimate))))
 
     # The timed steps, in BLOCKS blocks: the step time is the median block's, so that a
     # burst of activity from another process on this shared host spoils one block, not
     # the measurement. Page faults and CPU time cover all blocks.
     offset = i
-    per_block = max(1, -(-count // BLOCKS))
+    per_block = max(1, count // BLOCKS)
     count = per_block * BLOCKS
     block_times = []
     gc.collect()
@@ -137,6 +148,9 @@ def measure_step(task: dict[str, Any]) -> dict[str, Any]:
         "step_time": step_time,
         "step_time_mean": elapsed / count,
         "block_step_times": block_times,
+        # Over 1: the step got slower while it was timed (a change of regime, e.g. subnormal
+        # numbers appearing); the report flags it.
+        "drift": block_times[-1] / block_times[0],
         "throughput": config.batch / step_time,
         "minor_faults_per_step": (usage1.ru_minflt - usage0.ru_minflt) / count,
         "major_faults_per_step": (usage1.ru_majflt - usage0.ru_majflt) / count,
@@ -190,31 +204,54 @@ def measure_gemm(task: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def probe(task: dict[str, Any]) -> dict[str, Any]:
-    """Versions of numpy, nnframe and torch, and the BLAS numpy (and torch) use."""
-    info: dict[str, Any] = {"kind": "probe", "numpy": np.__version__}
+#: What the probe reports of each BLAS library threadpoolctl finds.
+BLAS_KEYS = (
+    "internal_api",
+    "version",
+    "architecture",
+    "threading_layer",
+    "num_threads",
+    "filepath",
+)
+
+
+def blas_info() -> list[dict[str, Any]]:
+    """numpy's BLAS: threadpoolctl's description, or numpy's build info with "unknown"s.
+
+    threadpoolctl (``pip install threadpoolctl``, in the ``bench`` extra) tells the kernel
+    OpenBLAS picked at run time (``architecture``) and its thread count; without it only
+    the library's name and version are known.
+    """
     try:
         import threadpoolctl
-
-        info["blas"] = [
-            {
-                key: pool.get(key)
-                for key in (
-                    "internal_api",
-                    "version",
-                    "architecture",
-                    "threading_layer",
-                    "num_threads",
-                    "filepath",
-                )
-            }
-            for pool in threadpoolctl.threadpool_info()
-            if pool.get("user_api") == "blas"
-        ]
     except ImportError:
         config = np.show_config(mode="dicts")
         blas = config.get("Build Dependencies", {}).get("blas", {})
-        info["blas"] = [{"internal_api": blas.get("name"), "version": blas.get("version")}]
+        return [
+            {
+                "internal_api": blas.get("name", "unknown"),
+                "version": blas.get("version", "unknown"),
+                "architecture": "unknown",
+                "threading_layer": "unknown",
+                "num_threads": "unknown",
+                "source": "numpy.show_config (threadpoolctl is not installed)",
+            }
+        ]
+    return [
+        {key: pool.get(key) for key in BLAS_KEYS} | {"source": "threadpoolctl"}
+        for pool in threadpoolctl.threadpool_info()
+        if pool.get("user_api") == "blas"
+    ]
+
+
+def probe(task: dict[str, Any]) -> dict[str, Any]:
+    """Versions of numpy, nnframe and torch, and the BLAS numpy (and torch) use.
+
+    Run with the thread count of a measurement, it reports the BLAS threads that
+    measurement's children have.
+    """
+    info: dict[str, Any] = {"kind": "probe", "threads": task["threads"], "numpy": np.__version__}
+    info["blas"] = blas_info()
     import nnframe
 
     info["nnframe"] = nnframe.__version__
@@ -232,6 +269,14 @@ def probe(task: dict[str, Any]) -> dict[str, Any]:
         settings = torch.__config__.show().replace(",", " ").split()
         info["torch_blas"] = next(
             (item.partition("=")[2] for item in settings if item.startswith("BLAS_INFO=")), None
+        )
+        info["torch_cpu_capability"] = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in torch.__config__.show().splitlines()
+                if "CPU capability usage" in line
+            ),
+            None,
         )
     return info
 
