@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from nnframe.errors import CacheMissError
 from nnframe.grad_mode import is_grad_enabled
 
@@ -21,9 +19,9 @@ class Cached:
 
     # A class-level default, so that attrs subclasses (whose generated __init__ does not
     # call ours) start with no cache.
-    _cache: dict[str, np.ndarray] | None = None
+    _cache: dict[str, Any] | None = None
 
-    def save_for_backward(self, **arrays: np.ndarray) -> None:
+    def save_for_backward(self, **arrays: Any) -> None:
         """Cache arrays for ``backward``, replacing any older cache.
 
         Under ``nnframe.no_grad()`` nothing is stored (and any older cache is dropped),

@@ -201,6 +201,8 @@ class Loss(Cached):
 
 
 def _numeric(loss: Loss, value: object, what: str) -> np.ndarray:
+    if type(value) is np.ndarray and value.dtype.kind in "fiub":  # no message to build
+        return value
     return real_array(value, f"{loss!r}: {what}")
 
 
@@ -254,8 +256,10 @@ def _check_finite(loss: Loss, target: np.ndarray) -> None:
 
 
 def _check_unit_interval(loss: Loss, target: np.ndarray, what: str) -> None:
-    # One pass; NaN fails both comparisons, so NaN and inf are caught here too.
-    if target.dtype.kind != "b" and not np.all((target >= 0) & (target <= 1)):
+    # NaN propagates through both reductions and fails both comparisons.
+    if target.dtype.kind != "b" and not (
+        np.minimum.reduce(target, axis=None) >= 0 and np.maximum.reduce(target, axis=None) <= 1
+    ):
         raise DataError(
             f"{loss!r}: {what} must hold values in [0, 1]; {_describe_values(target)}"
         )
@@ -349,7 +353,7 @@ class BCELoss(Loss):
         margin = np.finfo(p.dtype).eps
         p = np.clip(p, margin, 1 - margin)
         total = np.sum(y * np.log(p) + (1 - y) * np.log1p(-p))
-        self.save_for_backward(p=p, y=y, pred=pred)  # type: ignore[arg-type]
+        self.save_for_backward(p=p, y=y, pred=pred)
         return -float(total) * self.reduction_scale(p.size)
 
     def backward(self) -> np.ndarray:
@@ -503,11 +507,12 @@ class CrossEntropyLoss(Loss):
             )
         t = _numeric(self, target, "target")
         labels_shape = (z.shape[0], *z.shape[2:])
+        index: tuple[np.ndarray, ...] | None = None
         if t.shape == z.shape:
             _check_unit_interval(self, t, "one-hot target")
             t = t.astype(z.dtype, copy=False)
         elif t.shape == labels_shape or (z.ndim == 2 and t.shape == (z.shape[0], 1)):
-            t = _class_labels(self, t.reshape(labels_shape), classes)
+            index = _label_index(_class_labels(self, t.reshape(labels_shape), classes))
         else:
             probabilities = "one-hot rows" if z.ndim == 2 else "class probabilities"
             raise ShapeError(
@@ -515,18 +520,24 @@ class CrossEntropyLoss(Loss):
                 f"or {probabilities} of shape {format_shape(z.shape)}; "
                 f"got shape {format_shape(t.shape)}"
             )
-        log_probs = F.log_softmax(z, axis=1)
-        # Labels pick each position's own log-probability; probabilities weight them all.
-        picked = log_probs[_label_index(t)] if t.ndim < z.ndim else t * log_probs
-        total = -np.add.reduce(picked, axis=None)
-        self.save_for_backward(log_probs=log_probs, target=t)
+        # log_softmax(z) = shifted - log(sums); the exponentials are kept for the gradient.
+        shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True))
+        exp = np.exp(shifted)
+        sums = np.add.reduce(exp, axis=1, keepdims=True)
+        log_sums = np.log(sums)
+        if index is not None:  # each position's own class: log(sums) - shifted[label]
+            total = np.add.reduce(log_sums, axis=None) - np.add.reduce(shifted[index], axis=None)
+        else:  # probabilities weight every class
+            shifted -= log_sums
+            total = -np.add.reduce(t * shifted, axis=None)
+        self.save_for_backward(exp=exp, sums=sums, target=t, index=index)
         return float(total) * self.reduction_scale(z.size // classes)
 
     def backward(self) -> np.ndarray:
-        log_probs, target = self.saved("log_probs", "target")
-        grad = np.exp(log_probs)  # the softmax, without a second log-sum-exp
-        if target.ndim < grad.ndim:
-            grad[_label_index(target)] -= 1
+        exp, sums, target, index = self.saved("exp", "sums", "target", "index")
+        grad = np.divide(exp, sums, out=exp)  # the softmax
+        if index is not None:
+            grad[index] -= 1
         else:
             grad *= target.sum(axis=1, keepdims=True)
             grad -= target

@@ -1,11 +1,15 @@
-"""nnframe.blas.dot: a spurious floating-point flag from BLAS does not abort a product."""
+"""nnframe.blas: a spurious flag does not abort a product; axpy and axpby update in place."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import nnframe as nf
 from nnframe import functional as F
+from nnframe.blas import BLOCK_BYTES, axpby, axpy
 
 
 @pytest.fixture
@@ -53,3 +57,102 @@ def test_a_real_invalid_operation_in_the_product_is_still_reported():
     with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
         x = np.array([[np.inf, 1.0], [1.0, 1.0]])
         F.linear_grad_weight(x, np.array([[0.0], [1.0]]), out=np.empty((1, 2)))
+
+
+# -- axpy and axpby: y += alpha * x and y = alpha * x + beta * y, in place -------------
+
+# Sizes around the threshold and the blocks of the numpy path, in elements of float32.
+_EDGES = [1, 7, BLOCK_BYTES // 8, BLOCK_BYTES // 4 - 1, BLOCK_BYTES // 4, 3 * BLOCK_BYTES // 4 + 5]
+
+
+def _arrays(size, dtype, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    size=st.sampled_from(_EDGES),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    alpha=st.floats(-10, 10),
+    seed=st.integers(0, 2**16),
+)
+def test_axpy_adds_the_scaled_array_in_place(size, dtype, alpha, seed):
+    x, y = _arrays(size, dtype, seed)
+    y_before, target = y.copy(), y
+    axpy(alpha, x, y)
+    assert y is target and y.dtype == dtype
+    # One rounding (fused) or two (numpy): within a rounding of the two-step result.
+    expected = y_before + np.multiply(x, alpha)
+    tolerance = np.finfo(dtype).eps * (np.abs(np.multiply(x, alpha)) + np.abs(expected))
+    assert np.all(np.abs(y - expected) <= tolerance)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    size=st.sampled_from(_EDGES),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    alpha=st.floats(-2, 2),
+    beta=st.floats(0, 1),
+    seed=st.integers(0, 2**16),
+)
+def test_axpby_is_a_momentum_update_in_place(size, dtype, alpha, beta, seed):
+    x, y = _arrays(size, dtype, seed)
+    expected = np.multiply(y, beta) + np.multiply(x, alpha)
+    axpby(alpha, x, beta, y)
+    scale = np.abs(np.multiply(y, beta)) + np.abs(np.multiply(x, alpha))
+    assert np.all(np.abs(y - expected) <= 2 * np.finfo(dtype).eps * (scale + np.abs(expected)))
+
+
+@pytest.mark.parametrize("kind", ["strided", "read-only x", "float64 x into float32 y"])
+def test_axpy_takes_numpy_for_arrays_blas_cannot_take(kind):
+    # Non-contiguous, read-only or mixed arrays go through numpy with the same result.
+    n = BLOCK_BYTES  # large enough for BLAS, were the arrays fit for it
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(2 * n).astype(np.float32)
+    y = rng.standard_normal(2 * n).astype(np.float32)
+    if kind == "strided":
+        x, y = x[::2], y[::2]
+    elif kind == "read-only x":
+        x.flags.writeable = False
+    else:
+        x = x.astype(np.float64)
+    expected = y + np.multiply(x, 0.5).astype(np.float32)
+    axpy(0.5, x, y)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def test_axpy_of_an_array_on_itself_doubles_it():
+    y = np.arange(BLOCK_BYTES, dtype=np.float64)
+    axpy(1.0, y, y)
+    np.testing.assert_array_equal(y, 2 * np.arange(BLOCK_BYTES, dtype=np.float64))
+
+
+def test_the_level1_library_is_numpys_own_when_numpy_bundles_openblas():
+    bundled = [lib for lib in np.show_config(mode="dicts")["Build Dependencies"].values()
+               if "openblas" in str(lib.get("name", "")).lower()]
+    if not bundled:
+        pytest.skip("this numpy is not built against scipy-openblas")
+    assert "openblas" in nf.blas.level1_library().lower()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_on_a_large_layer_is_the_textbook_update(dtype, momentum):
+    # A layer large enough for BLAS: the result is the formula's, to rounding.
+    rng = np.random.default_rng(2)
+    p = nf.Parameter(rng.standard_normal((300, 200)).astype(dtype))
+    value, buffer = p.value.copy(), None
+    optimizer = nf.SGD([p], lr=0.1, momentum=momentum)
+    for _ in range(3):
+        grad = rng.standard_normal((300, 200)).astype(dtype)
+        p.grad = grad
+        optimizer.step()
+        if momentum:
+            buffer = grad.copy() if buffer is None else momentum * buffer + grad
+            value = value - 0.1 * buffer
+        else:
+            value = value - 0.1 * grad
+        np.testing.assert_array_equal(p.grad, grad)  # the gradient is left as it was
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(p.value, value, rtol=rtol, atol=rtol)

@@ -16,10 +16,11 @@ T = TypeVar("T")
 class Hyperparameter(Generic[T]):
     """A hyperparameter of an optimizer or schedule class, validated whenever it is set.
 
-    Declared as a class attribute; the instance keeps the validated value. Setting it
-    (``optimizer.lr = 0.01``) runs the check and the owner's
-    :meth:`HasHyperparameters.check_hyperparameters`, so a bad value raises before
-    anything changes.
+    Declared as a class attribute of a :class:`HasHyperparameters` subclass; the instance
+    keeps the validated value. Setting it (``optimizer.lr = 0.01``) runs the check and the
+    owner's :meth:`HasHyperparameters.check_hyperparameters`, so a bad value raises before
+    anything changes. Reading it is a plain attribute lookup: optimizers read their
+    hyperparameters on every step.
 
     Parameters
     ----------
@@ -57,21 +58,27 @@ class Hyperparameter(Generic[T]):
     def __get__(
         self, obj: HasHyperparameters | None, objtype: type | None = None
     ) -> Hyperparameter[T] | T:
+        # Only reached when the instance has no value yet: the descriptor defines no
+        # __set__, so a set value, kept in the instance's __dict__, is found first.
         if obj is None:
             return self
-        try:
-            return obj.__dict__[self.name]
-        except KeyError:
-            raise AttributeError(
-                f"{type(obj).__name__}: hyperparameter {self.name!r} has not been set"
-            ) from None
-
-    def __set__(self, obj: HasHyperparameters, value: object) -> None:
-        obj.set_hyperparameters(**{self.name: value})
+        raise AttributeError(
+            f"{type(obj).__name__}: hyperparameter {self.name!r} has not been set"
+        )
 
 
 class HasHyperparameters:
-    """Mixin for classes that declare :class:`Hyperparameter` attributes."""
+    """Mixin for classes that declare :class:`Hyperparameter` attributes.
+
+    Assigning a declared hyperparameter goes through :meth:`set_hyperparameters`, which
+    validates it; other attributes are set as usual.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(getattr(type(self), name, None), Hyperparameter):
+            self.set_hyperparameters(**{name: value})
+        else:
+            object.__setattr__(self, name, value)
 
     @classmethod
     def hyperparameter_names(cls) -> tuple[str, ...]:

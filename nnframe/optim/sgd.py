@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nnframe.blas import axpby, axpy
 from nnframe.checks import boolean, interval, non_negative, unit_interval
 from nnframe.errors import ArgumentError
 from nnframe.optim.base import Optimizer
@@ -59,12 +60,18 @@ class SGD(Optimizer):
     its buffer stays ahead of ``v`` by ``beta**t * g_1`` at step ``t``, a difference that
     decays but never vanishes. Both statements are checked in the test suite.
 
+    Each ``p = p - lr * g`` (and the momentum buffer's update) is one call of
+    :func:`nnframe.blas.axpy` (:func:`~nnframe.blas.axpby`): one pass over memory for a
+    large parameter, without a temporary as large as it.
+
     Given a ``FlatParameters``, a step with ``momentum == 0`` and ``weight_decay == 0``
-    is ``values -= lr * grads`` over the flat arrays, the very operations the step makes
-    parameter by parameter, so the results are bit for bit the same; it saves the
-    per-parameter overhead, which dominates for small models. Otherwise (or once a
-    parameter has left the buffer, see ``FlatParameters.intact``) it steps parameter by
-    parameter.
+    is that update over the flat arrays at once; it saves the per-parameter overhead,
+    which dominates for small models. It agrees with the step parameter by parameter up
+    to the rounding of the last bit: BLAS may fuse a multiply and an add that numpy
+    rounds separately, and a small parameter alone takes numpy where the flat array
+    takes BLAS (bit for bit the same when both take one path). Otherwise (or
+    once a parameter has left the buffer, see ``FlatParameters.intact``) it steps
+    parameter by parameter.
 
     Examples
     --------
@@ -103,7 +110,6 @@ class SGD(Optimizer):
             weight_decay=weight_decay,
         )
         self._flat = params if isinstance(params, FlatParameters) else None
-        self._flat_scratch: np.ndarray | None = None
 
     def step(self) -> None:
         """Update every parameter once, in place (over one array when it can: see Notes)."""
@@ -118,12 +124,8 @@ class SGD(Optimizer):
             super().step()
             return
         self.step_count += 1
-        grads = flat.grads  # settles gradients marked zero
-        scratch = self._flat_scratch
-        if scratch is None or scratch.dtype != grads.dtype:
-            scratch = self._flat_scratch = np.empty_like(grads)
-        np.multiply(grads, self.lr, out=scratch)  # as update() does, over one array
-        flat.values -= scratch
+        # flat.grads settles gradients marked zero; then what update() does, over one array.
+        axpy(-self.lr, flat.grads, flat.values)
 
     def check_hyperparameters(self, values: Mapping[str, Any]) -> None:
         if values["nesterov"] and (values["momentum"] == 0.0 or values["dampening"] != 0.0):
@@ -135,10 +137,9 @@ class SGD(Optimizer):
     def update(self, p: Parameter) -> None:
         momentum, weight_decay = self.momentum, self.weight_decay
         value = p.value
-        scratch = self.scratch(p)
         grad = p.grad
         if weight_decay != 0.0:
-            grad = np.multiply(value, weight_decay, out=scratch)
+            grad = np.multiply(value, weight_decay, out=self.scratch(p))
             grad += p.grad
         if momentum != 0.0:
             state = self.state[p]
@@ -147,18 +148,12 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = grad.copy()
             else:
                 buffer = self.state_array(p, "momentum_buffer")
-                buffer *= momentum
-                dampening = self.dampening
-                buffer += grad if dampening == 0.0 else (1.0 - dampening) * grad
+                axpby(1.0 - self.dampening, grad, momentum, buffer)
             if not self.nesterov:
                 grad = buffer
-            elif grad is scratch:
-                scratch += momentum * buffer
+            elif weight_decay != 0.0:  # grad is the scratch array: add in place
+                axpy(momentum, buffer, grad)
             else:
-                grad = np.multiply(buffer, momentum, out=scratch)
+                grad = np.multiply(buffer, momentum, out=self.scratch(p))
                 grad += p.grad
-        if grad is scratch:
-            scratch *= self.lr
-        else:
-            np.multiply(grad, self.lr, out=scratch)
-        value -= scratch
+        axpy(-self.lr, grad, value)
