@@ -273,6 +273,11 @@ def _binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
 
 def _class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
     """Check class labels of shape (batch,) or (batch, d1, ...) and return them as intp."""
+    if target.dtype.kind == "i":
+        # Seen as unsigned, a negative label is huge: one reduction checks both bounds.
+        unsigned = target.view(target.dtype.str.replace("i", "u"))
+        if np.maximum.reduce(unsigned, axis=None) < n_classes:
+            return target.astype(np.intp, copy=False)
     _check_finite(loss, target)
     low, high = np.minimum.reduce(target, axis=None), np.maximum.reduce(target, axis=None)
     if low < 0 or high >= n_classes:

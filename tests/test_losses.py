@@ -684,3 +684,24 @@ def test_losses_match_torch_in_float64(loss_cls, reduction, rng):
     value_t.backward()
     assert value == pytest.approx(value_t.item(), rel=1e-10)
     np.testing.assert_allclose(grad, pred_t.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    labels=st.lists(st.integers(-130, 130), min_size=1, max_size=6),
+    dtype=st.sampled_from([np.int8, np.int16, np.int32, np.int64, ">i4"]),
+    classes=st.integers(2, 127),
+)
+def test_cross_entropy_loss_refuses_exactly_the_labels_out_of_range(labels, dtype, classes):
+    # Negative labels included: fancy indexing would wrap them to the last classes.
+    target = np.array(labels).astype(dtype)
+    if np.any(target != np.array(labels)):  # the label does not fit this dtype
+        return
+    logits = np.zeros((len(labels), classes))
+    loss = CrossEntropyLoss()
+    if all(0 <= label < classes for label in labels):
+        assert loss(logits, target) == pytest.approx(np.log(classes))
+    else:
+        with pytest.raises(DataError, match=r"class labels must be integers in \[0, "):
+            loss(logits, target)
+        assert not loss.has_cache()
