@@ -8,9 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from nnframe import functional as F
-from nnframe import fused
+from nnframe import fused, targets
 from nnframe.cache import Cached
-from nnframe.checks import DEFAULT_DTYPE, format_shape, real_array
+from nnframe.checks import format_shape
 from nnframe.errors import ArgumentError, DataError, ShapeError
 
 __all__ = [
@@ -197,102 +197,6 @@ class Loss(Cached):
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
 
-# -- input checks, run before any state changes ---------------------------------------
-
-
-def _numeric(loss: Loss, value: object, what: str) -> np.ndarray:
-    if type(value) is np.ndarray and value.dtype.kind in "fiub":  # no message to build
-        return value
-    return real_array(value, f"{loss!r}: {what}")
-
-
-def _as_pred(loss: Loss, pred: object) -> np.ndarray:
-    """Check ``pred`` and return it as a float array (integers become float32)."""
-    array = _numeric(loss, pred, "pred")
-    if array.ndim == 0:
-        raise ShapeError(
-            f"{loss!r}: pred needs a batch dimension, shape (batch, ...); got a 0-d array"
-        )
-    if array.size == 0:
-        raise DataError(
-            f"{loss!r}: the batch is empty: pred has shape {format_shape(array.shape)}"
-        )
-    return array if array.dtype.kind == "f" else array.astype(DEFAULT_DTYPE)
-
-
-def _is_column(shape: tuple[int, ...]) -> bool:
-    return len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
-
-
-def _shaped_like(loss: Loss, target: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Return ``target`` with ``pred``'s shape; ``(batch,)`` and ``(batch, 1)`` mix freely.
-
-    Only that pair is reshaped: anything else must match exactly, because broadcasting
-    ``(batch,)`` against ``(batch, 1)`` would silently build a ``(batch, batch)`` loss.
-    """
-    if target.shape == pred.shape:
-        return target
-    if _is_column(target.shape) and _is_column(pred.shape) and target.shape[0] == pred.shape[0]:
-        return target.reshape(pred.shape)
-    hint = ""
-    if target.shape == pred.shape[::-1]:
-        hint = "; targets are batch-first like pred (the course's (1, m) layout is target.T)"
-    raise ShapeError(
-        f"{loss!r}: target must have pred's shape {format_shape(pred.shape)}; "
-        f"got target of shape {format_shape(target.shape)}{hint}"
-    )
-
-
-def _describe_values(array: np.ndarray) -> str:
-    # Only called on the error path, so it may take extra passes.
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        return "it contains NaN or inf"
-    return f"its values range from {array.min()} to {array.max()}"
-
-
-def _check_finite(loss: Loss, target: np.ndarray) -> None:
-    if target.dtype.kind == "f" and not np.isfinite(target).all():
-        raise DataError(f"{loss!r}: target must be finite; it contains NaN or inf")
-
-
-def _check_unit_interval(loss: Loss, target: np.ndarray, what: str) -> None:
-    # NaN propagates through both reductions and fails both comparisons.
-    if target.dtype.kind != "b" and not (
-        np.minimum.reduce(target, axis=None) >= 0 and np.maximum.reduce(target, axis=None) <= 1
-    ):
-        raise DataError(
-            f"{loss!r}: {what} must hold values in [0, 1]; {_describe_values(target)}"
-        )
-
-
-def _binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
-    y = _shaped_like(loss, _numeric(loss, target, "target"), pred)
-    _check_unit_interval(loss, y, "target")
-    return y.astype(pred.dtype, copy=False)
-
-
-def _class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
-    """Check class labels of shape (batch,) or (batch, d1, ...) and return them as intp."""
-    if target.dtype.kind == "i":
-        # Seen as unsigned, a negative label is huge: one reduction checks both bounds.
-        unsigned = target.view(target.dtype.str.replace("i", "u"))
-        if np.maximum.reduce(unsigned, axis=None) < n_classes:
-            return target.astype(np.intp, copy=False)
-    _check_finite(loss, target)
-    low, high = np.minimum.reduce(target, axis=None), np.maximum.reduce(target, axis=None)
-    if low < 0 or high >= n_classes:
-        raise DataError(
-            f"{loss!r}: class labels must be integers in [0, {n_classes}) for pred with "
-            f"{n_classes} classes; got labels from {low} to {high}"
-        )
-    if target.dtype.kind == "f" and not np.all(target == np.round(target)):
-        raise DataError(
-            f"{loss!r}: class labels must be whole numbers; got a non-integer label "
-            f"in a {target.dtype} array (pass an integer array)"
-        )
-    return target.astype(np.intp, copy=False)
-
-
 # -- the losses -----------------------------------------------------------------------
 
 
@@ -347,13 +251,13 @@ class BCELoss(Loss):
     target_kinds: ClassVar[tuple[str, ...]] = ("binary",)
 
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
-        p = _as_pred(self, pred)
-        y = _binary_target(self, target, p)
+        p = targets.as_pred(self, pred)
+        y = targets.binary_target(self, target, p)
         # NaN passes this test on purpose: a diverged model gives a NaN loss to report.
         if np.any((p < 0) | (p > 1)):
             raise DataError(
                 f"{self!r}: pred must hold probabilities in [0, 1] (a Sigmoid output); "
-                f"{_describe_values(p)}; for logits use BCEWithLogitsLoss"
+                f"{targets.describe_values(p)}; for logits use BCEWithLogitsLoss"
             )
         margin = np.finfo(p.dtype).eps
         p = np.clip(p, margin, 1 - margin)
@@ -426,8 +330,8 @@ class BCEWithLogitsLoss(Loss):
     target_kinds: ClassVar[tuple[str, ...]] = ("binary",)
 
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
-        z = _as_pred(self, pred)
-        y = _binary_target(self, target, z)
+        z = targets.as_pred(self, pred)
+        y = targets.binary_target(self, target, z)
         # softplus(z) - y * z, with softplus(z) = max(z, 0) + softplus(-|z|) and the first
         # two terms grouped: they cancel exactly for a confident right prediction.
         total = np.sum(np.maximum(z, 0) - y * z + F.softplus(-np.abs(z)))
@@ -498,7 +402,7 @@ class CrossEntropyLoss(Loss):
     target_kinds: ClassVar[tuple[str, ...]] = ("class_index", "one_hot")
 
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
-        z = _as_pred(self, pred)
+        z = targets.as_pred(self, pred)
         if z.ndim < 2:
             raise ShapeError(
                 f"{self!r}: pred must be logits of shape (batch, classes) or "
@@ -510,14 +414,15 @@ class CrossEntropyLoss(Loss):
                 f"{self!r}: pred has {classes} class; a softmax over one class is always "
                 "1 and its loss always 0; for one output per example use BCEWithLogitsLoss"
             )
-        t = _numeric(self, target, "target")
+        t = targets.numeric(self, target, "target")
         labels_shape = (z.shape[0], *z.shape[2:])
         index: tuple[np.ndarray, ...] | None = None
         if t.shape == z.shape:
-            _check_unit_interval(self, t, "one-hot target")
+            targets.check_unit_interval(self, t, "one-hot target")
             t = t.astype(z.dtype, copy=False)
         elif t.shape == labels_shape or (z.ndim == 2 and t.shape == (z.shape[0], 1)):
-            index = _label_index(_class_labels(self, t.reshape(labels_shape), classes))
+            labels = t if t.shape == labels_shape else t.reshape(labels_shape)
+            index = targets.label_index(targets.class_labels(self, labels, classes))
         else:
             probabilities = "one-hot rows" if z.ndim == 2 else "class probabilities"
             raise ShapeError(
@@ -550,18 +455,6 @@ class CrossEntropyLoss(Loss):
         return grad
 
 
-def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Index of each label's class in logits ``(batch, classes, d1, ...)``.
-
-    ``labels`` has shape ``(batch, d1, ...)``; the class axis 1 is put between the batch
-    axis and the others: ``(arange(batch), labels)`` for 2-d logits.
-    """
-    if labels.ndim == 1:  # the common case, without np.indices' overhead
-        return np.arange(len(labels)), labels
-    grids: tuple[np.ndarray, ...] = tuple(np.indices(labels.shape, sparse=True))
-    return (grids[0], labels, *grids[1:])
-
-
 class MSELoss(Loss):
     """Mean squared error.
 
@@ -592,9 +485,9 @@ class MSELoss(Loss):
     target_kinds: ClassVar[tuple[str, ...]] = ("real",)
 
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
-        x = _as_pred(self, pred)
-        t = _shaped_like(self, _numeric(self, target, "target"), x)
-        _check_finite(self, t)
+        x = targets.as_pred(self, pred)
+        t = targets.shaped_like(self, targets.numeric(self, target, "target"), x)
+        targets.check_finite(self, t)
         diff = x - t.astype(x.dtype, copy=False)
         total = np.sum(np.square(diff))
         self.save_for_backward(diff=diff)

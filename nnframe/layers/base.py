@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import copy
-import functools
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
 
-from nnframe import fused
 from nnframe.cache import Cached
 from nnframe.checks import boolean, float_dtype, matching_arrays
 from nnframe.errors import ArgumentTypeError, StateDictError
-from nnframe.grad_mode import is_grad_enabled
 from nnframe.layers import summary as summaries
+from nnframe.layers.checked import install_checks
 from nnframe.layers.config import check_config_keys, constructor_arguments, init_arguments
-from nnframe.layers.spec import InputSpec, check_grad
+from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
 
 __all__ = ["Layer", "layer", "slot_names"]
@@ -28,15 +25,6 @@ L = TypeVar("L", bound="Layer")
 
 # Attributes the base class keeps for itself; discovery skips them.
 _BASE_ATTRIBUTES = frozenset({"training", "needs_input_grad", "_cache", "_scratch", "_output"})
-
-class _Backward(threading.local):
-    # How many backward calls are running in this thread: a call made from inside another
-    # layer's backward (a container's) returns the input gradient unless told otherwise.
-    depth = 0
-
-
-_backward = _Backward()
-
 
 def layer(cls: type[T]) -> type[T]:
     """Declare a layer class with attrs: ``attrs.define(eq=False)``.
@@ -71,64 +59,6 @@ def slot_names(cls: type) -> Iterator[str]:
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
-
-
-def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(forward)
-    def checked(self: Layer, x: Any) -> Any:
-        spec = self.input_spec
-        if spec is None:  # a container: its sub-layers check what they are given
-            return forward(self, x)
-        x = spec.check(self, x)
-        y = forward(self, x)
-        # The output is what the gradient of the next backward is checked against (and
-        # how a fused gradient finds the layer that made the prediction). Not kept
-        # under no_grad: inference holds no activations.
-        self._output = y if type(y) is np.ndarray and is_grad_enabled() else None
-        return y
-
-    return checked
-
-
-def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(backward)
-    def checked(self: Layer, grad_y: Any, *, input_grad: bool | None = None) -> Any:
-        depth = _backward.depth
-        wanted = depth > 0 if input_grad is None else bool(input_grad)
-        output = self._output
-        if output is not None:
-            if self.link is not None:
-                through = fused.claim(grad_y, output, self.link)
-                if through is not None:
-                    self._cache = self._output = None
-                    return through if wanted else None
-            grad_y = check_grad(self, grad_y, output)
-        self.needs_input_grad = wanted
-        _backward.depth = depth + 1
-        try:
-            grad_x = backward(self, grad_y)
-        finally:
-            _backward.depth = depth
-        self._output = None
-        return grad_x if wanted else None
-
-    return checked
-
-
-def _rebuilt(old: type, new: type) -> bool:
-    # attrs makes a slotted class anew from the class body: same name and module, same
-    # bases, so the first class is not among the new one's ancestors.
-    same = (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
-    return old is not new and same and old not in new.__mro__
-
-
-def _retarget_class_cell(function: Callable[..., Any], old: type, new: type) -> None:
-    # attrs rebuilds a slotted class and points the methods' ``__class__`` cells (what
-    # zero-argument super() reads) at the new class; it cannot see into our wrapper, so
-    # the wrapped method's cell is moved here the same way.
-    for cell in getattr(function, "__closure__", None) or ():
-        if cell.cell_contents is old:
-            cell.cell_contents = new
 
 
 class Layer(Cached):
@@ -207,19 +137,7 @@ class Layer(Cached):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name, wrap in (("forward", _checked_forward), ("backward", _checked_backward)):
-            method = cls.__dict__.get(name)
-            if method is None:
-                continue
-            owner = getattr(method, "__nnframe_owner__", None)
-            if owner is None:
-                method = wrap(method)
-                method.__nnframe_owner__ = cls  # type: ignore[attr-defined]
-                setattr(cls, name, method)
-            elif _rebuilt(owner, cls):
-                _retarget_class_cell(method.__wrapped__, owner, cls)
-                method.__nnframe_owner__ = cls
-            # Otherwise an already checked method is reused (forward = Other.forward).
+        install_checks(cls)
 
     # -- the contract -----------------------------------------------------------------
 

@@ -113,19 +113,18 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter once, in place (over one array when it can: see Notes)."""
-        flat = self._flat
-        if (
-            flat is None
-            or self.momentum != 0.0
-            or self.weight_decay != 0.0
-            or type(self).update is not SGD.update
-            or not flat.intact
-        ):
+        if self.momentum != 0.0 or self.weight_decay != 0.0 or type(self).update is not SGD.update:
             super().step()
             return
+        # Plain SGD: what update() does, in one loop (or one call) without its bookkeeping.
         self.step_count += 1
-        # flat.grads settles gradients marked zero; then what update() does, over one array.
-        axpy(-self.lr, flat.grads, flat.values)
+        scale = -self.lr
+        flat = self._flat
+        if flat is not None and flat.intact:
+            axpy(scale, flat.grads, flat.values)  # flat.grads settles gradients marked zero
+            return
+        for p in self.params:
+            axpy(scale, p.grad, p.value)
 
     def check_hyperparameters(self, values: Mapping[str, Any]) -> None:
         if values["nesterov"] and (values["momentum"] == 0.0 or values["dampening"] != 0.0):
