@@ -432,13 +432,15 @@ class CrossEntropyLoss(Loss):
             )
         # log_softmax(z) = shifted - log(sums); the exponentials are kept for the gradient.
         shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True))
-        exp = np.exp(shifted)
-        sums = np.add.reduce(exp, axis=1, keepdims=True)
-        log_sums = np.log(sums)
         if index is not None:  # each position's own class: log(sums) - shifted[label]
-            total = np.add.reduce(log_sums, axis=None) - np.add.reduce(shifted[index], axis=None)
+            picked = np.add.reduce(shifted[index], axis=None)
+            exp = np.exp(shifted, out=shifted)
+            sums = np.add.reduce(exp, axis=1, keepdims=True)
+            total = np.add.reduce(np.log(sums), axis=None) - picked
         else:  # probabilities weight every class
-            shifted -= log_sums
+            exp = np.exp(shifted)
+            sums = np.add.reduce(exp, axis=1, keepdims=True)
+            shifted -= np.log(sums)
             total = -np.add.reduce(t * shifted, axis=None)
         self.save_for_backward(exp=exp, sums=sums, target=t, index=index)
         return float(total) * self.reduction_scale(z.size // classes)
