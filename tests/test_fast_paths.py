@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,17 +180,40 @@ def test_the_trainer_and_an_explicit_request_count_as_documented(monkeypatch):
     assert grad_x.shape == x.shape and calls == [(3, 5), (5, 8), (8, 6)]
 
 
+def test_the_readme_loop_computes_no_input_gradient_for_the_data(monkeypatch):
+    # The README's own training loop, run as written, on the README's model.
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)\n```", text, re.S)
+    setup, loop = blocks[0], next(b for b in blocks if "optimizer.zero_grad()" in b)
+    namespace: dict[str, object] = {}
+    exec(setup, namespace)
+    calls = count_input_gradients(monkeypatch)
+    exec(loop, namespace)
+    # Linear(4, 8) sees the data and Linear(8, 1) hands a gradient down: one per step.
+    assert calls == [(1, 8)] * 50
+
+
+OPTIMIZERS = {
+    "adam": lambda params: nf.Adam(params, lr=0.05),
+    "sgd": lambda params: nf.SGD(params, lr=0.05),
+    "sgd-momentum": lambda params: nf.SGD(params, lr=0.05, momentum=0.9),
+}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_hand_loop_and_the_trainer_are_bit_identical(dtype):
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("width", [6, 300])  # 300: weights large enough for BLAS updates
+def test_the_hand_loop_and_the_trainer_are_bit_identical(dtype, optimizer, width):
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((40, 4)).astype(dtype)
+    x = rng.standard_normal((40, 60)).astype(dtype)
     y = rng.integers(0, 2, (40, 1))
-    models = [nf.mlp([4, 6, 1], output_activation="sigmoid", rng=0, dtype=dtype)
+    models = [nf.mlp([60, width, 1], output_activation="sigmoid", rng=0, dtype=dtype)
               for _ in range(2)]
-    trainer = nf.Trainer(models[0], nf.BCELoss(), nf.Adam(models[0].parameters(), lr=0.05))
+    make = OPTIMIZERS[optimizer]
+    trainer = nf.Trainer(models[0], nf.BCELoss(), make(models[0].parameters()))
     trainer.fit(x, y, epochs=2, batch_size=8, shuffle=False, progress=False)
     model, loss = models[1], nf.BCELoss()
-    opt = nf.Adam(model.parameters(), lr=0.05)
+    opt = make(model.parameters())
     for _ in range(2):
         for xb, yb in nf.batches(x, y, 8):
             opt.zero_grad()
