@@ -92,10 +92,12 @@ def level1_library() -> str:
     return _LIBRARY
 
 
-def _kernel(name: str, x: np.ndarray, y: np.ndarray) -> _Kernel | None:
+def _kernel(name: str, x: np.ndarray, y: np.ndarray, *scalars: float) -> _Kernel | None:
     """The BLAS routine for ``x`` and ``y``, or None when they need the numpy path."""
     if y.nbytes < BLOCK_BYTES:
         return None  # a call through ctypes costs more than it saves
+    if 0.0 in scalars:
+        return None  # BLAS skips a term scaled by 0, where numpy keeps its NaN and inf
     kernel = _KERNELS.get((name, y.dtype))
     if kernel is None or x.dtype != y.dtype or x.shape != y.shape:
         return None
@@ -137,7 +139,7 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     if y.nbytes < BLOCK_BYTES:  # the common small case first
         y += np.multiply(x, alpha)
         return
-    kernel = _kernel("axpy", x, y)
+    kernel = _kernel("axpy", x, y, alpha)
     if kernel is not None:
         kernel(y.size, alpha, _address(x), 1, _address(y), 1)
         return
@@ -155,7 +157,7 @@ def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> None:
     >>> y
     array([1.5, 2.5])
     """
-    kernel = _kernel("axpby", x, y)
+    kernel = _kernel("axpby", x, y, alpha, beta)
     if kernel is not None:
         kernel(y.size, alpha, _address(x), 1, beta, _address(y), 1)
         return

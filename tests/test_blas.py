@@ -156,3 +156,20 @@ def test_sgd_on_a_large_layer_is_the_textbook_update(dtype, momentum):
         np.testing.assert_array_equal(p.grad, grad)  # the gradient is left as it was
     rtol = 1e-6 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(p.value, value, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("update", ["axpy", "axpby alpha", "axpby beta"])
+def test_a_zero_scale_keeps_nan_and_inf_as_numpy_does(update):
+    # BLAS skips a term scaled by 0; 0 * nan is nan in IEEE arithmetic, and so it stays.
+    n = BLOCK_BYTES  # large enough for BLAS
+    x = np.full(n, np.nan, dtype=np.float32)
+    y = np.ones(n, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        if update == "axpy":
+            axpy(0.0, x, y)
+        elif update == "axpby alpha":
+            axpby(0.0, x, 1.0, y)
+        else:
+            y[:] = np.nan
+            axpby(1.0, np.ones(n, dtype=np.float32), 0.0, y)
+    assert np.isnan(y).all()
