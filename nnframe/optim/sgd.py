@@ -113,7 +113,8 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter once, in place (over one array when it can: see Notes)."""
-        if self.momentum != 0.0 or self.weight_decay != 0.0 or type(self).update is not SGD.update:
+        overridden = getattr(self.update, "__func__", None) is not SGD.update  # subclass, patch
+        if self.momentum != 0.0 or self.weight_decay != 0.0 or overridden:
             super().step()
             return
         # Plain SGD: what update() does, in one loop (or one call) without its bookkeeping.

@@ -140,17 +140,18 @@ def test_clip_grad_norm_on_flattened_parameters_clips_the_flat_gradient():
 
 
 class CountingUpdates:
-    """Counts the optimizer's per-parameter updates, to tell which path a step took."""
+    """Counts the updates SGD makes through axpy, and those of the whole flat array."""
 
-    def __init__(self, optimizer):
-        self.calls = 0
-        original = optimizer.update
+    def __init__(self, monkeypatch, flat):
+        self.calls = self.flat_calls = 0
+        original = nf.optim.sgd.axpy
 
-        def update(p):
+        def axpy(alpha, x, y):
             self.calls += 1
-            original(p)
+            self.flat_calls += y is flat.values
+            original(alpha, x, y)
 
-        optimizer.update = update
+        monkeypatch.setattr(nf.optim.sgd, "axpy", axpy)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -190,22 +191,41 @@ def test_sgd_on_flat_parameters_settles_gradients_marked_zero():
     ],
     ids=["momentum", "weight_decay", "detached"],
 )
-def test_sgd_on_flat_parameters_steps_parameter_by_parameter_otherwise(change):
+def test_sgd_on_flat_parameters_steps_parameter_by_parameter_otherwise(change, monkeypatch):
     x, y = data(np.float64)
     model = build(np.float64)
     flat = nf.flatten_parameters(model.parameters())
     optimizer = nf.SGD(flat, lr=0.05)
-    counter = CountingUpdates(optimizer)
+    counter = CountingUpdates(monkeypatch, flat)
     train(model, optimizer, x, y)
-    assert counter.calls == 0  # one array, no per-parameter update
+    assert counter.calls == counter.flat_calls == STEPS  # one array, one update per step
+    counter.calls = counter.flat_calls = 0
     change(optimizer, model)
     x = x.astype(model[0].dtype)
     twin = copy.deepcopy(model)  # the same state, stepped parameter by parameter
     twin_optimizer = nf.SGD(twin.parameters(), lr=0.05)
     twin_optimizer.load_state_dict(optimizer.state_dict())
     train(model, optimizer, x, y)
+    assert counter.flat_calls == 0 and counter.calls == STEPS * len(flat)
     train(twin, twin_optimizer, x, y)
-    if optimizer.momentum or optimizer.weight_decay:
-        assert counter.calls == STEPS * len(flat)
     for got, want in zip(weights(model), weights(twin), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_plain_sgd_calls_an_update_that_a_subclass_or_a_patch_provides():
+    # Plain SGD steps in one loop without update(); an update() of one's own still runs.
+    calls = []
+
+    class Logged(nf.SGD):
+        def update(self, p):
+            calls.append(p)
+            super().update(p)
+
+    p = nf.Parameter(np.ones(3))
+    p.grad[...] = 1.0
+    Logged([p], lr=0.5).step()
+    patched = nf.SGD([p], lr=0.5)
+    patched.update = lambda q: calls.append(q)
+    patched.step()
+    assert calls == [p, p]
+    np.testing.assert_array_equal(p.value, [0.5, 0.5, 0.5])  # the patch did not update
