@@ -96,7 +96,7 @@ def _kernel(name: str, x: np.ndarray, y: np.ndarray, *scalars: float) -> _Kernel
     """The BLAS routine for ``x`` and ``y``, or None when they need the numpy path."""
     if y.nbytes < BLOCK_BYTES:
         return None  # a call through ctypes costs more than it saves
-    if 0.0 in scalars:
+    if any(y.dtype.type(scalar) == 0 for scalar in scalars):  # 0 in y's precision
         return None  # BLAS skips a term scaled by 0, where numpy keeps its NaN and inf
     kernel = _KERNELS.get((name, y.dtype))
     if kernel is None or x.dtype != y.dtype or x.shape != y.shape:
