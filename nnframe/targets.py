@@ -102,12 +102,20 @@ def binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
     return y.astype(pred.dtype, copy=False)
 
 
+# The unsigned dtype of each signed integer dtype seen, and the row indices of each batch
+# size seen lately (every step of a training run has the same few).
+_UNSIGNED: dict[np.dtype, np.dtype] = {}
+_ROWS: dict[int, np.ndarray] = {}
+
+
 def class_labels(loss: Loss, target: np.ndarray, n_classes: int) -> np.ndarray:
     """Check class labels of shape (batch,) or (batch, d1, ...) and return them as intp."""
     if target.dtype.kind == "i":
         # Seen as unsigned, a negative label is huge: one reduction checks both bounds.
-        unsigned = target.view(target.dtype.str.replace("i", "u"))
-        if np.maximum.reduce(unsigned, axis=None) < n_classes:
+        unsigned = _UNSIGNED.get(target.dtype)
+        if unsigned is None:
+            unsigned = _UNSIGNED[target.dtype] = np.dtype(target.dtype.str.replace("i", "u"))
+        if target.view(unsigned).max() < n_classes:
             return target if target.dtype == np.intp else target.astype(np.intp)
     check_finite(loss, target)
     low, high = np.minimum.reduce(target, axis=None), np.maximum.reduce(target, axis=None)
@@ -131,6 +139,12 @@ def label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
     axis and the others: ``(arange(batch), labels)`` for 2-d logits.
     """
     if labels.ndim == 1:  # the common case, without np.indices' overhead
-        return np.arange(len(labels)), labels
+        rows = _ROWS.get(len(labels))
+        if rows is None:  # a new batch size
+            if len(_ROWS) >= 16:
+                _ROWS.clear()
+            rows = _ROWS[len(labels)] = np.arange(len(labels))
+            rows.flags.writeable = False  # shared by every call
+        return rows, labels
     grids: tuple[np.ndarray, ...] = tuple(np.indices(labels.shape, sparse=True))
     return (grids[0], labels, *grids[1:])

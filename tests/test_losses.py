@@ -705,3 +705,16 @@ def test_cross_entropy_loss_refuses_exactly_the_labels_out_of_range(labels, dtyp
         with pytest.raises(DataError, match=r"class labels must be integers in \[0, "):
             loss(logits, target)
         assert not loss.has_cache()
+
+
+def test_cross_entropy_loss_is_right_for_many_batch_sizes_in_turn(rng):
+    # The row indices are shared between calls of one batch size; sizes come and go.
+    loss = CrossEntropyLoss(reduction="sum")
+    for n in [*range(1, 40), 3, 17, 1]:
+        logits, labels = rng.normal(size=(n, 5)), rng.integers(0, 5, n)
+        value, grad = loss(logits, labels), loss.backward()
+        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        assert value == pytest.approx(-log_probs[np.arange(n), labels].sum(), rel=1e-12)
+        expected = np.exp(log_probs)
+        expected[np.arange(n), labels] -= 1
+        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-14)
