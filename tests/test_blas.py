@@ -14,19 +14,23 @@ from nnframe.blas import BLOCK_BYTES, axpby, axpy
 
 @pytest.fixture
 def spurious_invalid(monkeypatch):
-    """An np.dot whose first call computes the right product and then raises the invalid
-    flag, as OpenBLAS's small sgemv kernel has been seen to do on finite operands."""
-    real_dot = np.dot
+    """An np.dot and np.matmul whose first call computes the right product and then raises
+    the invalid flag, as OpenBLAS's small sgemv kernel has been seen to do on finite
+    operands."""
     calls = []
 
-    def flaky_dot(a, b, out=None):
-        result = real_dot(a, b, out=out)
-        calls.append(1)
-        if len(calls) == 1:
-            np.multiply(np.float32(np.inf), np.float32(0.0))  # sets the flag, and warns
-        return result
+    def flaky(real):
+        def product(a, b, out=None):
+            result = real(a, b, out=out)
+            calls.append(1)
+            if len(calls) == 1:
+                np.multiply(np.float32(np.inf), np.float32(0.0))  # sets the flag, and warns
+            return result
 
-    monkeypatch.setattr(np, "dot", flaky_dot)
+        return product
+
+    monkeypatch.setattr(np, "dot", flaky(np.dot))
+    monkeypatch.setattr(np, "matmul", flaky(np.matmul))
     return calls
 
 
@@ -51,7 +55,7 @@ def test_linear_maths_survives_a_spurious_invalid_flag(spurious_invalid, dtype, 
 
 def test_a_real_invalid_operation_in_the_product_is_still_reported():
     x, weight = np.array([[np.inf, 1.0]]), np.array([[0.0, 1.0]])  # inf * 0
-    with pytest.warns(RuntimeWarning, match="invalid value encountered in dot"):
+    with pytest.warns(RuntimeWarning, match="invalid value encountered in (dot|matmul)"):
         y = F.linear(x, weight)
     assert np.isnan(y).all()
     with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
@@ -177,3 +181,15 @@ def test_a_zero_scale_keeps_nan_and_inf_as_numpy_does(update, zero):
             y[:] = np.nan
             axpby(1.0, np.ones(n, dtype=np.float32), zero, y)
     assert np.isnan(y).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [((1, 5), (5, 3)), ((4, 1), (1, 6)), ((7, 5), (5, 2))])
+def test_dot_is_the_matrix_product_for_every_inner_size(shape, dtype):
+    # Through matmul, or np.dot for an outer product (inner size 1), with the same result.
+    rng = np.random.default_rng(4)
+    a, b = (rng.standard_normal(s).astype(dtype) for s in shape)
+    out = np.empty((shape[0][0], shape[1][1]), dtype)
+    assert nf.blas.dot(a.T.T, b, out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-6)
+    np.testing.assert_allclose(nf.blas.dot(b.T, a.T), (a @ b).T, rtol=1e-6)  # transposed views
