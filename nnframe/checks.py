@@ -32,6 +32,7 @@ __all__ = [
     "is_integer",
     "is_real",
     "non_negative",
+    "owned_real_array",
     "non_negative_int",
     "pair",
     "positive",
@@ -218,6 +219,22 @@ def real_array(value: object, where: str) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise DTypeError(f"{where} must be a real numeric array; got dtype {array.dtype}")
     return array
+
+
+def owned_real_array(owner: object, value: object, what: str) -> np.ndarray:
+    """:func:`real_array` for ``what`` of ``owner``, naming them only when it raises.
+
+    A real ndarray is returned at once, without building the message (``f"{owner!r}:
+    {what}"``): layers and losses check every array they are given, on every call.
+
+    Examples
+    --------
+    >>> owned_real_array("Linear(2 -> 1)", np.ones(2), "the input").shape
+    (2,)
+    """
+    if type(value) is np.ndarray and value.dtype.kind in "fiub":
+        return value
+    return real_array(value, f"{owner!r}: {what}")
 
 
 def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:

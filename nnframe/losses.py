@@ -10,7 +10,7 @@ import numpy.typing as npt
 from nnframe import functional as F
 from nnframe import fused, targets
 from nnframe.cache import Cached
-from nnframe.checks import format_shape
+from nnframe.checks import format_shape, owned_real_array
 from nnframe.errors import ArgumentError, DataError, ShapeError
 
 __all__ = [
@@ -414,7 +414,7 @@ class CrossEntropyLoss(Loss):
                 f"{self!r}: pred has {classes} class; a softmax over one class is always "
                 "1 and its loss always 0; for one output per example use BCEWithLogitsLoss"
             )
-        t = targets.numeric(self, target, "target")
+        t = owned_real_array(self, target, "target")
         labels_shape = (z.shape[0], *z.shape[2:])
         index: tuple[np.ndarray, ...] | None = None
         if t.shape == z.shape:
@@ -488,7 +488,7 @@ class MSELoss(Loss):
 
     def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
         x = targets.as_pred(self, pred)
-        t = targets.shaped_like(self, targets.numeric(self, target, "target"), x)
+        t = targets.shaped_like(self, owned_real_array(self, target, "target"), x)
         targets.check_finite(self, t)
         diff = x - t.astype(x.dtype, copy=False)
         total = np.sum(np.square(diff))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnframe.checks import DEFAULT_DTYPE, format_shape, real_array
+from nnframe.checks import DEFAULT_DTYPE, format_shape, owned_real_array
 from nnframe.errors import DataError, ShapeError
 
 if TYPE_CHECKING:
@@ -25,21 +25,13 @@ __all__ = [
     "class_labels",
     "describe_values",
     "label_index",
-    "numeric",
     "shaped_like",
 ]
 
 
-def numeric(loss: Loss, value: object, what: str) -> np.ndarray:
-    """Return ``value`` as a real numeric array (uncopied when it is one), or raise."""
-    if type(value) is np.ndarray and value.dtype.kind in "fiub":  # no message to build
-        return value
-    return real_array(value, f"{loss!r}: {what}")
-
-
 def as_pred(loss: Loss, pred: object) -> np.ndarray:
     """Check ``pred`` and return it as a float array (integers become float32)."""
-    array = numeric(loss, pred, "pred")
+    array = owned_real_array(loss, pred, "pred")
     if array.ndim == 0:
         raise ShapeError(
             f"{loss!r}: pred needs a batch dimension, shape (batch, ...); got a 0-d array"
@@ -97,7 +89,7 @@ def check_unit_interval(loss: Loss, target: np.ndarray, what: str) -> None:
 
 def binary_target(loss: Loss, target: object, pred: np.ndarray) -> np.ndarray:
     """Return a target in [0, 1] with ``pred``'s shape and dtype, or raise."""
-    y = shaped_like(loss, numeric(loss, target, "target"), pred)
+    y = shaped_like(loss, owned_real_array(loss, target, "target"), pred)
     check_unit_interval(loss, y, "target")
     return y.astype(pred.dtype, copy=False)
 

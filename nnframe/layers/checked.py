@@ -66,12 +66,7 @@ def checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
                 if through is not None:
                     self._cache = self._output = None
                     return through if wanted else None
-            if not (
-                type(grad_y) is np.ndarray
-                and grad_y.dtype is output.dtype
-                and grad_y.shape == output.shape
-            ):
-                grad_y = check_grad(self, grad_y, output)
+            grad_y = check_grad(self, grad_y, output)
         self.needs_input_grad = wanted
         _backward.depth = depth + 1
         try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from nnframe.checks import DEFAULT_DTYPE, format_shape, real_array
+from nnframe.checks import DEFAULT_DTYPE, format_shape, owned_real_array
 from nnframe.errors import ShapeError
 
 if TYPE_CHECKING:
@@ -19,13 +19,6 @@ __all__ = ["InputSpec", "check_grad"]
 def _resolve(layer: Layer, value: int | str | None) -> Any:
     # A spec names a layer attribute ("in_features") where the value is the layer's own.
     return getattr(layer, value) if isinstance(value, str) else value
-
-
-def _numeric(layer: Layer, x: object, what: str) -> np.ndarray:
-    # The common case first, without building the message that naming the layer needs.
-    if type(x) is np.ndarray and x.dtype.kind in "fiub":
-        return x
-    return real_array(x, f"{layer!r}: {what}")
 
 
 @attrs.frozen
@@ -80,10 +73,7 @@ class InputSpec:
         ShapeError
             For a wrong number of axes or a wrong size along the declared axis.
         """
-        # The common case runs first and builds no message: this is on every call.
-        array = x if type(x) is np.ndarray and x.dtype.kind in "fiub" else None
-        if array is None:
-            array = real_array(x, f"{layer!r}: the input")
+        array = owned_real_array(layer, x, "the input")
         ndim = array.ndim
         if ndim < self.min_ndim or (self.max_ndim is not None and ndim > self.max_ndim):
             self._fail(layer, array)
@@ -177,7 +167,7 @@ def check_grad(layer: Layer, grad_y: object, output: np.ndarray) -> np.ndarray:
     # The common case first, without building a message.
     if type(grad_y) is np.ndarray and grad_y.dtype is output.dtype and grad_y.shape == output.shape:
         return grad_y
-    array = _numeric(layer, grad_y, "the gradient")
+    array = owned_real_array(layer, grad_y, "the gradient")
     if array.shape != output.shape:
         raise ShapeError(
             f"{layer!r}: backward expected a gradient of shape {format_shape(output.shape)} "
