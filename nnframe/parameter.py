@@ -15,10 +15,30 @@ from typing import Any
 
 import numpy as np
 
-from nnframe.checks import float_dtype, format_shape, real_array
+from nnframe.checks import boolean, float_dtype, format_shape, real_array
 from nnframe.errors import ArgumentError, ArgumentTypeError, ShapeError
 
-__all__ = ["Buffer", "FlatParameters", "Parameter", "flatten_parameters"]
+__all__ = ["Buffer", "FlatParameters", "Parameter", "flatten_parameters", "trainable_version"]
+
+
+class _Version:
+    # Counts the events that can change which parameters of a model are trained: a new
+    # Parameter or a flipped requires_grad. Containers key their plan of which sub-layers
+    # need a backward pass on it, so that the plan is not rebuilt at every step.
+    count = 0
+
+
+def _trainable_changed() -> None:
+    _Version.count += 1
+
+
+def trainable_version() -> int:
+    """Return a number that changes whenever a Parameter is made or (un)frozen.
+
+    Containers use it to reuse, from one backward pass to the next, what they worked out
+    about which sub-layers hold trainable parameters.
+    """
+    return _Version.count
 
 
 def _new_float_array(value: object, where: str) -> np.ndarray:
@@ -54,6 +74,8 @@ class Parameter:
     ----------
     value : array_like
         The initial value. It is copied; integers and bools become float64.
+    requires_grad : bool, default True
+        Whether the parameter is trained (see the attribute).
 
     Attributes
     ----------
@@ -62,6 +84,11 @@ class Parameter:
     grad : ndarray
         The accumulated gradient, same shape and dtype as ``value``, zeros at creation.
         Layers add into it with ``+=``; ``zero_grad()`` clears it.
+    requires_grad : bool
+        Whether the parameter is trained. A frozen parameter (False) gets no gradient:
+        built-in layers skip the work of computing it, optimizers leave it alone, and
+        ``Layer.requires_grad_(False)`` freezes every parameter of a layer at once. Saved
+        with the model. Assigning anything but a bool raises ``ArgumentTypeError``.
 
     Raises
     ------
@@ -100,17 +127,32 @@ class Parameter:
     (True, dtype('float32'))
     """
 
-    __slots__ = ("__weakref__", "_grad", "_grad_is_zero", "_value")
+    __slots__ = ("__weakref__", "_grad", "_grad_is_zero", "_requires_grad", "_value")
 
     _value: np.ndarray
     _grad: np.ndarray
     # True when the gradient is logically zero but its array may hold old values.
     _grad_is_zero: bool
+    _requires_grad: bool
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object, requires_grad: bool = True) -> None:
+        self._requires_grad = boolean(requires_grad, "Parameter: requires_grad")
         self._value = _new_float_array(value, "Parameter: value")
         self._grad = np.zeros_like(self._value)
         self._grad_is_zero = True
+        _trainable_changed()
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether the parameter is trained (see the class docstring)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        flag = boolean(flag, "Parameter.requires_grad")
+        if flag is not self._requires_grad:
+            self._requires_grad = flag
+            _trainable_changed()
 
     @property
     def value(self) -> np.ndarray:
@@ -190,7 +232,8 @@ class Parameter:
         return self
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self._value.shape}, dtype={self._value.dtype})"
+        frozen = "" if self._requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self._value.shape}, dtype={self._value.dtype}{frozen})"
 
 
 class Buffer:

@@ -103,6 +103,11 @@ class Layer(Cached):
         Class attribute: the activation this layer applies (``"sigmoid"``), when a loss
         may hand it the gradient with respect to its input directly (see
         :mod:`nnframe.fused`); None for most layers.
+    differentiable_input : bool
+        Class attribute: the output is a differentiable function of the input (False
+        for ``Embedding``, whose input is integer indices: its ``backward`` fills the
+        parameters' gradients and returns None). The testing kit skips the input-gradient
+        checks of such a layer.
 
     Examples
     --------
@@ -123,6 +128,7 @@ class Layer(Cached):
     stochastic: ClassVar[bool] = False
     batch_independent: ClassVar[bool] = True
     link: ClassVar[str | None] = None
+    differentiable_input: ClassVar[bool] = True
 
     # Class-level defaults, so that attrs subclasses (whose generated __init__ does not
     # call ours) start in training mode with nothing cached.
@@ -320,6 +326,30 @@ class Layer(Cached):
         """Set every parameter's gradient to zero, in place."""
         for p in self.parameters():
             p.zero_grad()
+
+    def requires_grad_(self: L, requires_grad: bool = True) -> L:
+        """Freeze (False) or unfreeze (True) every parameter of this layer and its sub-layers.
+
+        A frozen parameter gets no gradient and is not updated; see
+        :attr:`Parameter.requires_grad`. A shared parameter is frozen wherever it is used.
+
+        Returns
+        -------
+        Layer
+            ``self``.
+
+        Examples
+        --------
+        >>> import nnframe as nf
+        >>> model = nf.Sequential(nf.Linear(4, 3, rng=0), nf.ReLU(), nf.Linear(3, 2, rng=1))
+        >>> _ = model[0].requires_grad_(False)
+        >>> [p.requires_grad for p in model.parameters()]
+        [False, False, True, True]
+        """
+        flag = boolean(requires_grad, f"{type(self).__name__}.requires_grad_: requires_grad")
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
 
     # -- modes ------------------------------------------------------------------------
 
