@@ -18,27 +18,45 @@ import numpy as np
 from nnframe.checks import boolean, float_dtype, format_shape, real_array
 from nnframe.errors import ArgumentError, ArgumentTypeError, ShapeError
 
-__all__ = ["Buffer", "FlatParameters", "Parameter", "flatten_parameters", "trainable_version"]
+__all__ = [
+    "Buffer",
+    "FlatParameters",
+    "Parameter",
+    "flatten_parameters",
+    "freezing_used",
+    "trainable_changed",
+    "trainable_version",
+]
 
 
-class _Version:
-    # Counts the events that can change which parameters of a model are trained: a new
-    # Parameter or a flipped requires_grad. Containers key their plan of which sub-layers
-    # need a backward pass on it, so that the plan is not rebuilt at every step.
-    count = 0
+class _Trainable:
+    # ``version`` counts the events that can change which parameters of a model are
+    # trained: a new Parameter, a flipped requires_grad, a container given a new child.
+    # Containers key their plan of which sub-layers need a backward pass on it, so that
+    # the plan is not rebuilt at every step; until a parameter is frozen (``frozen_ever``)
+    # every sub-layer needs one and there is no plan to make.
+    version = 0
+    frozen_ever = False
 
 
-def _trainable_changed() -> None:
-    _Version.count += 1
+def trainable_changed() -> None:
+    """Record that which parameters a model trains may have changed (see trainable_version)."""
+    _Trainable.version += 1
 
 
 def trainable_version() -> int:
     """Return a number that changes whenever a Parameter is made or (un)frozen.
 
-    Containers use it to reuse, from one backward pass to the next, what they worked out
-    about which sub-layers hold trainable parameters.
+    Also when a container gets a new child (:func:`trainable_changed`). Containers use it
+    to reuse, from one backward pass to the next, what they worked out about which
+    sub-layers hold trainable parameters.
     """
-    return _Version.count
+    return _Trainable.version
+
+
+def freezing_used() -> bool:
+    """Return whether any Parameter has been frozen (``requires_grad=False``) in this process."""
+    return _Trainable.frozen_ever
 
 
 def _new_float_array(value: object, where: str) -> np.ndarray:
@@ -140,7 +158,9 @@ class Parameter:
         self._value = _new_float_array(value, "Parameter: value")
         self._grad = np.zeros_like(self._value)
         self._grad_is_zero = True
-        _trainable_changed()
+        if not self._requires_grad:
+            _Trainable.frozen_ever = True
+        trainable_changed()
 
     @property
     def requires_grad(self) -> bool:
@@ -152,7 +172,9 @@ class Parameter:
         flag = boolean(flag, "Parameter.requires_grad")
         if flag is not self._requires_grad:
             self._requires_grad = flag
-            _trainable_changed()
+            if not flag:
+                _Trainable.frozen_ever = True
+            trainable_changed()
 
     @property
     def value(self) -> np.ndarray:

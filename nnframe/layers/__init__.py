@@ -11,7 +11,9 @@ from nnframe.layers.activations import (
     Tanh,
 )
 from nnframe.layers.base import Layer, layer
+from nnframe.layers.branches import Concat, Residual
 from nnframe.layers.containers import Sequential
+from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
 from nnframe.layers.regularization import BatchNorm1d, Dropout
 from nnframe.layers.reshape import Flatten
@@ -20,16 +22,19 @@ from nnframe.layers.summary import Summary
 
 __all__ = [
     "BatchNorm1d",
+    "Concat",
     "Dropout",
     "ELU",
     "Flatten",
     "GELU",
+    "HookHandle",
     "Identity",
     "InputSpec",
     "Layer",
     "LeakyReLU",
     "Linear",
     "ReLU",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "Softmax",

@@ -16,6 +16,7 @@ import numpy as np
 
 from nnframe import fused
 from nnframe.grad_mode import is_grad_enabled
+from nnframe.layers.hooks import run_hooks
 from nnframe.layers.spec import check_grad
 
 if TYPE_CHECKING:
@@ -40,13 +41,16 @@ def checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
     def checked(self: Layer, x: Any) -> Any:
         spec = self.input_spec
         if spec is None:  # a container: its sub-layers check what they are given
-            return forward(self, x)
-        x = spec.check(self, x)
-        y = forward(self, x)
-        # The output is what the gradient of the next backward is checked against (and
-        # how a fused gradient finds the layer that made the prediction). Not kept
-        # under no_grad: inference holds no activations.
-        self._output = y if type(y) is np.ndarray and is_grad_enabled() else None
+            y = forward(self, x)
+        else:
+            x = spec.check(self, x)
+            y = forward(self, x)
+            # The output is what the gradient of the next backward is checked against (and
+            # how a fused gradient finds the layer that made the prediction). Not kept
+            # under no_grad: inference holds no activations.
+            self._output = y if type(y) is np.ndarray and is_grad_enabled() else None
+        if self._forward_hooks:
+            run_hooks(self, self._forward_hooks, "forward", x, y)
         return y
 
     return checked
@@ -65,6 +69,8 @@ def checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
                 through = fused.claim(grad_y, output, self.link)
                 if through is not None:
                     self._cache = self._output = None
+                    if self._backward_hooks:
+                        run_hooks(self, self._backward_hooks, "backward", grad_y, through)
                     return through if wanted else None
             grad_y = check_grad(self, grad_y, output)
         self.needs_input_grad = wanted
@@ -74,7 +80,11 @@ def checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             _backward.depth = depth
         self._output = None
-        return grad_x if wanted else None
+        if not wanted:
+            grad_x = None
+        if self._backward_hooks:
+            run_hooks(self, self._backward_hooks, "backward", grad_y, grad_x)
+        return grad_x
 
     return checked
 

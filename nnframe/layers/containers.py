@@ -7,30 +7,31 @@ from typing import Any, overload
 
 import numpy as np
 
-from nnframe.errors import ArgumentTypeError, SerializationError
+from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
+from nnframe.layers.hooks import label
 from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
+from nnframe.parameter import freezing_used, trainable_changed, trainable_version
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "add_path", "check_new_child", "tree_repr"]
 
 
-def _add_path(error: BaseException, container: Layer, index: int, child: Layer) -> None:
+def add_path(error: BaseException, container: Layer, index: int, child: Layer) -> None:
     """Record where in the model ``error`` happened, as one note that outer containers extend.
 
-    The note reads ``in Sequential[2][1] Linear(20 -> 7)``: the outermost container, the
-    index at each level, and the layer that raised.
+    The note reads ``in Sequential[1] Residual[0][2] Linear(20 -> 7)``: the outermost
+    container, the index at each level (a nested Sequential adds its index alone, other
+    containers their name too), and the layer that raised.
     """
     state = getattr(error, "_nnframe_path", None)
     try:
         if state is None:
-            state = {"path": [index], "leaf": repr(child), "note": None}
+            state = {"path": [], "leaf": label(child), "note": None}
             error._nnframe_path = state  # type: ignore[attr-defined]
-        else:
-            state["path"].insert(0, index)
-        indices = "".join(f"[{i}]" for i in state["path"])
-        note = f"in {type(container).__name__}{indices} {state['leaf']}"
+        state["path"].insert(0, (type(container).__name__, index))
+        note = f"in {_render(state['path'])} {state['leaf']}"
         notes = getattr(error, "__notes__", [])
         if state["note"] in notes:
             notes[notes.index(state["note"])] = note
@@ -39,6 +40,56 @@ def _add_path(error: BaseException, container: Layer, index: int, child: Layer) 
         state["note"] = note
     except (AttributeError, TypeError):  # an exception type that takes no attributes
         pass
+
+
+def _render(path: list[tuple[str, int]]) -> str:
+    text = ""
+    for level, (name, index) in enumerate(path):
+        if level > 0 and name != "Sequential":
+            text += f" {name}"
+        elif level == 0:
+            text = name
+        text += f"[{index}]"
+    return text
+
+
+def check_new_child(container: Layer, child: object, where: str) -> Layer:
+    """Return ``child`` if it can join ``container``, or raise naming ``where``.
+
+    A child must be a Layer that appears nowhere in the container's tree yet (nor the
+    container in the child's): a layer object caches one forward pass, so it cannot run
+    twice in one model. Shared Parameters are fine.
+    """
+    if not isinstance(child, Layer):
+        raise ArgumentTypeError(
+            f"{type(container).__name__} takes Layer objects; {where} is a "
+            f"{type(child).__name__}"
+        )
+    inside = {id(layer): name for name, layer in container.named_layers()}
+    for _, layer in child.named_layers():
+        if id(layer) in inside:
+            there = inside[id(layer)]
+            place = f"at {there!r}" if there else "the container itself"
+            raise ArgumentError(
+                f"{type(container).__name__}: {where} ({label(layer)}) is already in this "
+                f"model ({place}); a layer object caches one forward pass, so it cannot "
+                "appear twice in a model: make another layer (to share weights, give it "
+                "the same Parameter objects)"
+            )
+    trainable_changed()
+    return child
+
+
+def tree_repr(title: str, children: list[tuple[str, Layer]], extra: str = "") -> str:
+    """``Title(``, ``extra`` and one indented ``(name): repr`` line per child, then ``)``."""
+    if not children:
+        return f"{title}({extra})"
+    lines = [f"{title}("] + ([f"  {extra}"] if extra else [])
+    for name, child in children:
+        text = repr(child).replace("\n", "\n  ")
+        lines.append(f"  ({name}): {text}")
+    lines.append(")")
+    return "\n".join(lines)
 
 
 @register
@@ -53,10 +104,16 @@ class Sequential(Layer):
 
     Notes
     -----
-    A layer object caches one forward pass at a time, so the same layer object must not
-    appear twice in a chain that is trained; to share weights, give two layers the same
-    ``Parameter``. An error raised by a layer gets a note naming its position in the model
-    (``in Sequential[2] Linear(20 -> 7)``) and is re-raised with its type unchanged.
+    A layer object caches one forward pass at a time, so the same layer object cannot
+    appear twice in a model (``ArgumentError``); to share weights, give two layers the
+    same ``Parameter``. An error raised by a layer gets a note naming its position in the
+    model (``in Sequential[2] Linear(20 -> 7)``) and is re-raised with its type unchanged.
+
+    Backward skips what nobody needs: when the caller asks for no input gradient, the
+    longest start of the chain that holds frozen parameters (see
+    :attr:`Parameter.requires_grad`) and no trainable one is not back-propagated
+    through, as a frozen feature extractor in front of a new head. Its caches are
+    released all the same, and its layers' backward hooks are not called.
 
     Examples
     --------
@@ -70,6 +127,8 @@ class Sequential(Layer):
 
     input_spec = None  # each child checks its own input and output gradient
 
+    _plan: tuple[Any, int] | None = None
+
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
         self.layers: list[Layer] = []
@@ -77,13 +136,16 @@ class Sequential(Layer):
             self.append(layer)
 
     def append(self, layer: Layer) -> Sequential:
-        """Add ``layer`` at the end and return self."""
-        if not isinstance(layer, Layer):
-            raise ArgumentTypeError(
-                f"Sequential takes Layer objects; position {len(self.layers)} is a "
-                f"{type(layer).__name__}"
-            )
-        self.layers.append(layer)
+        """Add ``layer`` at the end and return self.
+
+        Raises
+        ------
+        ArgumentTypeError
+            When ``layer`` is not a Layer.
+        ArgumentError
+            When ``layer`` (or a layer inside it) is already in this model.
+        """
+        self.layers.append(check_new_child(self, layer, f"position {len(self.layers)}"))
         return self
 
     def named_members(self) -> Iterator[tuple[str, Any]]:
@@ -95,22 +157,50 @@ class Sequential(Layer):
             try:
                 x = layer.forward(x)
             except Exception as error:
-                _add_path(error, self, i, layer)
+                add_path(error, self, i, layer)
                 raise
         return x
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         # Every layer but the first hands its input gradient to the layer before it; the
-        # first computes one only when this chain's caller wants it.
+        # first computes one only when this chain's caller wants it. A frozen start of
+        # the chain (see _frozen_start) is not back-propagated through at all.
+        layers = self.layers
+        start = 0
+        if not self.needs_input_grad and freezing_used():
+            start = self._frozen_start()
+            for skipped in layers[:start]:
+                skipped.clear_cache()
         grad: np.ndarray | None = grad_y
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
+        for i in range(len(layers) - 1, start - 1, -1):
+            layer = layers[i]
             try:
-                grad = layer.backward(grad, input_grad=i > 0 or self.needs_input_grad)
+                grad = layer.backward(grad, input_grad=i > start or self.needs_input_grad)
             except Exception as error:
-                _add_path(error, self, i, layer)
+                add_path(error, self, i, layer)
                 raise
-        return grad
+        return None if start else grad
+
+    def _frozen_start(self) -> int:
+        """The number of layers at the start of the chain that backward can skip.
+
+        The longest start that holds a frozen parameter and no trainable one: nothing in
+        it needs a gradient. Kept until a parameter is made or (un)frozen, or the chain
+        changes.
+        """
+        key = (trainable_version(), [id(layer) for layer in self.layers])
+        plan = self._plan
+        if plan is None or plan[0] != key:
+            start, frozen = 0, False
+            for i, layer in enumerate(self.layers):
+                params = layer.parameters()
+                if any(p.requires_grad for p in params):
+                    break
+                frozen = frozen or bool(params)
+                if frozen:
+                    start = i + 1
+            plan = self._plan = (key, start)
+        return plan[1]
 
     def get_config(self) -> dict[str, Any]:
         """Return ``{"layers": [layer, ...]}``, the children in order."""
@@ -143,14 +233,7 @@ class Sequential(Layer):
         return iter(self.layers)
 
     def __repr__(self) -> str:
-        if not self.layers:
-            return "Sequential()"
-        lines = ["Sequential("]
-        for i, layer in enumerate(self.layers):
-            child = repr(layer).replace("\n", "\n  ")
-            lines.append(f"  ({i}): {child}")
-        lines.append(")")
-        return "\n".join(lines)
+        return tree_repr("Sequential", [(str(i), layer) for i, layer in enumerate(self.layers)])
 
     def summary_rows(self, x: np.ndarray, name: str) -> tuple[np.ndarray, list[SummaryRow]]:
         """Describe each child in turn, feeding each the previous one's output."""

@@ -92,15 +92,17 @@ class Linear(Layer):
         x = self.saved("x")
         weight, bias = self.weight, self.bias
         # After zero_grad the product goes straight into .grad; otherwise it goes into a
-        # reused work array and is added, so gradients still accumulate.
-        target = weight.writable_grad()
-        if target is not None:
-            F.linear_grad_weight(x, grad_y, out=target)
-        else:
-            weight.grad += F.linear_grad_weight(
-                x, grad_y, out=self.scratch("grad_weight", weight.shape, weight.dtype)
-            )
-        if bias is not None:
+        # reused work array and is added, so gradients still accumulate. A frozen
+        # parameter gets nothing.
+        if weight.requires_grad:
+            target = weight.writable_grad()
+            if target is not None:
+                F.linear_grad_weight(x, grad_y, out=target)
+            else:
+                weight.grad += F.linear_grad_weight(
+                    x, grad_y, out=self.scratch("grad_weight", weight.shape, weight.dtype)
+                )
+        if bias is not None and bias.requires_grad:
             target = bias.writable_grad()
             if target is not None:
                 F.linear_grad_bias(grad_y, out=target)

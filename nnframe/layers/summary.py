@@ -30,7 +30,8 @@ def summarize(probe: Layer, input_shape: int | tuple[int, ...]) -> Summary:
     array_size((1, *shape), dtype, "summary")
     with no_grad():
         _, rows = probe.summary_rows(np.zeros((1, *shape), dtype=dtype), "")
-    return Summary(rows, sum(p.size for p in params))
+    frozen = sum(p.size for p in params if not p.requires_grad)
+    return Summary(rows, sum(p.size for p in params), frozen)
 
 
 @attrs.frozen
@@ -53,16 +54,32 @@ class Summary:
         One per layer (leaf layers of containers), in order.
     total_parameters : int
         The number of parameter elements, shared parameters counted once.
+    frozen_parameters : int, default 0
+        How many of them are frozen (``requires_grad`` False).
+
+    Attributes
+    ----------
+    trainable_parameters : int
+        ``total_parameters - frozen_parameters``.
 
     Examples
     --------
     >>> import nnframe as nf
-    >>> nf.Sequential(nf.Linear(3, 2, rng=0), nf.Tanh()).summary(3).total_parameters
-    8
+    >>> model = nf.Sequential(nf.Linear(3, 2, rng=0), nf.Tanh(), nf.Linear(2, 1, rng=1))
+    >>> _ = model[0].requires_grad_(False)
+    >>> table = model.summary(3)
+    >>> table.total_parameters, table.trainable_parameters, table.frozen_parameters
+    (11, 3, 8)
     """
 
     rows: list[SummaryRow]
     total_parameters: int
+    frozen_parameters: int = 0
+
+    @property
+    def trainable_parameters(self) -> int:
+        """The parameter elements that are trained: the total less the frozen ones."""
+        return self.total_parameters - self.frozen_parameters
 
     def __str__(self) -> str:
         layers = [f"{row.name}  {row.description}".strip() for row in self.rows]
@@ -77,8 +94,10 @@ class Summary:
             f"{a:<{w0}}  {b:<{w1}}  {c:>{w2}}"
             for a, b, c in zip(layers, shapes, counts, strict=True)
         ]
-        return "\n".join(
-            [header, rule, *body, rule, f"Total parameters: {self.total_parameters:,}"]
+        totals = (
+            f"Total parameters: {self.total_parameters:,} (trainable "
+            f"{self.trainable_parameters:,}, frozen {self.frozen_parameters:,})"
         )
+        return "\n".join([header, rule, *body, rule, totals])
 
     __repr__ = __str__

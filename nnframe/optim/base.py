@@ -102,7 +102,8 @@ class Optimizer(HasHyperparameters):
     ----------
     params : iterable of Parameter
         The parameters to optimize, in a fixed order (``model.parameters()``); turned
-        into a list. Empty iterables, sets and repeated Parameters are rejected.
+        into a list. Empty iterables, sets and repeated Parameters are rejected. Frozen
+        parameters may be listed: :meth:`step` skips them while they are frozen.
     **hyperparameters
         A value for every declared hyperparameter, ``lr`` included.
 
@@ -156,12 +157,14 @@ class Optimizer(HasHyperparameters):
         """Update every parameter once from its accumulated gradient, in place.
 
         Increments :attr:`step_count`, then calls :meth:`update` for each parameter in
-        order. Gradients are left as they are: call :meth:`zero_grad` before the next
+        order, except frozen ones (``requires_grad`` False), which keep their values
+        and state. Gradients are left as they are: call :meth:`zero_grad` before the next
         backward pass.
         """
         self.step_count += 1
         for p in self.params:
-            self.update(p)
+            if p.requires_grad:
+                self.update(p)
 
     def update(self, p: Parameter) -> None:
         """Update one parameter in place; :meth:`step` calls it after counting the step.

@@ -12,7 +12,7 @@ from nnframe.checks import boolean, interval, non_negative, unit_interval
 from nnframe.errors import ArgumentError
 from nnframe.optim.base import Optimizer
 from nnframe.optim.hyperparameters import Hyperparameter
-from nnframe.parameter import FlatParameters, Parameter
+from nnframe.parameter import FlatParameters, Parameter, freezing_used
 
 __all__ = ["SGD"]
 
@@ -70,8 +70,8 @@ class SGD(Optimizer):
     to the rounding of the last bit: BLAS may fuse a multiply and an add that numpy
     rounds separately, and a small parameter alone takes numpy where the flat array
     takes BLAS (bit for bit the same when both take one path). Otherwise (or
-    once a parameter has left the buffer, see ``FlatParameters.intact``) it steps
-    parameter by parameter.
+    once a parameter has left the buffer, see ``FlatParameters.intact``, or while one is
+    frozen) it steps parameter by parameter.
 
     Examples
     --------
@@ -121,11 +121,15 @@ class SGD(Optimizer):
         self.step_count += 1
         scale = -self.lr
         flat = self._flat
-        if flat is not None and flat.intact:
+        if flat is not None and flat.intact and not (freezing_used() and self._any_frozen()):
             axpy(scale, flat.grads, flat.values)  # flat.grads settles gradients marked zero
             return
         for p in self.params:
-            axpy(scale, p.grad, p.value)
+            if p.requires_grad:
+                axpy(scale, p.grad, p.value)
+
+    def _any_frozen(self) -> bool:
+        return not all(p.requires_grad for p in self.params)
 
     def check_hyperparameters(self, values: Mapping[str, Any]) -> None:
         if values["nesterov"] and (values["momentum"] == 0.0 or values["dampening"] != 0.0):

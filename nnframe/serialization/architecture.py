@@ -19,7 +19,7 @@ from nnframe.layers.base import Layer
 from nnframe.layers.registry import layer_from_spec, layer_to_spec
 from nnframe.parameter import Buffer, Parameter
 
-__all__ = ["build_model", "describe_model", "member_at"]
+__all__ = ["build_model", "describe_model", "freeze_named", "frozen_names", "member_at"]
 
 
 def describe_model(model: Layer, owner: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -125,6 +125,31 @@ def build_model(spec: object, aliases: object, where: str) -> Layer:
     if aliases:
         _tie(model, aliases, where)
     return model
+
+
+def frozen_names(model: Layer) -> list[str]:
+    """Return the names of the model's frozen parameters (``requires_grad`` False)."""
+    return [name for name, p in model.named_parameters() if not p.requires_grad]
+
+
+def freeze_named(model: Layer, names: object, where: str) -> None:
+    """Freeze the parameters ``names`` (read from a file) of a freshly built model.
+
+    Raises
+    ------
+    SerializationError
+        When ``names`` is not a list of the model's parameter names; nothing is frozen.
+    """
+    params = dict(model.named_parameters())
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise SerializationError(f"{where}: the frozen parameters must be a list of names")
+    unknown = [name for name in names if name not in params]
+    if unknown:
+        raise SerializationError(
+            f"{where}: frozen parameters the model does not have: {', '.join(unknown[:5])}"
+        )
+    for name in names:
+        params[name].requires_grad = False
 
 
 def member_at(layers: Mapping[str, Layer], name: str) -> Any:

@@ -20,11 +20,12 @@ from nnframe.checks import non_negative_int
 from nnframe.errors import ArgumentTypeError, SerializationError, StateDictError
 from nnframe.layers.base import Layer
 from nnframe.layers.registry import layer_to_spec
-from nnframe.serialization.architecture import describe_model, member_at
+from nnframe.serialization.architecture import describe_model, frozen_names, member_at
 from nnframe.serialization.format import (
     KEY_ALIASES,
     KEY_ARCHITECTURE,
     KEY_CHECKPOINT,
+    KEY_FROZEN,
     as_path,
     check_model,
     dumps,
@@ -118,6 +119,9 @@ def save_checkpoint(
         header[KEY_ARCHITECTURE] = dumps(architecture)
         if aliases:
             header[KEY_ALIASES] = dumps(aliases)
+        frozen = frozen_names(model)
+        if frozen:
+            header[KEY_FROZEN] = dumps(frozen)
     header[KEY_CHECKPOINT] = dumps(record)
     write_file(file, tensors, header)
 

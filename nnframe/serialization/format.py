@@ -64,6 +64,7 @@ __all__ = [
     "KEY_ARCHITECTURE",
     "KEY_CHECKPOINT",
     "KEY_DIGEST",
+    "KEY_FROZEN",
     "KEY_KIND",
     "KEY_NNFRAME_VERSION",
     "KEY_VERSION",
@@ -95,6 +96,7 @@ KEY_VERSION = "nnframe.format_version"
 KEY_KIND = "nnframe.kind"
 KEY_ARCHITECTURE = "nnframe.architecture"
 KEY_ALIASES = "nnframe.aliases"
+KEY_FROZEN = "nnframe.frozen"
 KEY_CHECKPOINT = "nnframe.checkpoint"
 KEY_DIGEST = "nnframe.sha256"
 KEY_NNFRAME_VERSION = "nnframe.version"
@@ -105,6 +107,7 @@ RESERVED_KEYS = frozenset(
         KEY_KIND,
         KEY_ARCHITECTURE,
         KEY_ALIASES,
+        KEY_FROZEN,
         KEY_CHECKPOINT,
         KEY_DIGEST,
         KEY_NNFRAME_VERSION,

@@ -7,10 +7,16 @@ from collections.abc import Mapping
 
 from nnframe.errors import SerializationError, StateDictError
 from nnframe.layers.base import Layer
-from nnframe.serialization.architecture import build_model, describe_model
+from nnframe.serialization.architecture import (
+    build_model,
+    describe_model,
+    freeze_named,
+    frozen_names,
+)
 from nnframe.serialization.format import (
     KEY_ALIASES,
     KEY_ARCHITECTURE,
+    KEY_FROZEN,
     KEY_VERSION,
     KINDS,
     as_path,
@@ -43,6 +49,9 @@ def save(
     the tensors; the architecture (each layer's registered class name and
     :meth:`~nnframe.Layer.get_config`) is JSON in the metadata. :func:`load` rebuilds the
     model from the file alone.
+
+    Frozen parameters (``requires_grad`` False) are recorded and frozen again on load.
+    Forward and backward hooks are not saved.
 
     A Parameter or Buffer shared by two layers (weight tying,
     ``decoder.weight = encoder.weight``) is stored once, under its first
@@ -102,6 +111,9 @@ def save(
     header[KEY_ARCHITECTURE] = dumps(architecture)
     if aliases:
         header[KEY_ALIASES] = dumps(aliases)
+    frozen = frozen_names(model)
+    if frozen:
+        header[KEY_FROZEN] = dumps(frozen)
     write_file(file, model.state_dict(), header)
 
 
@@ -177,6 +189,8 @@ def load_with_metadata(path: str | os.PathLike[str]) -> tuple[Layer, dict[str, s
     spec = read_json(stored, KEY_ARCHITECTURE)
     aliases = read_json(stored, KEY_ALIASES) if KEY_ALIASES in stored.metadata else {}
     model = build_model(spec, aliases, str(stored.path))
+    if KEY_FROZEN in stored.metadata:
+        freeze_named(model, read_json(stored, KEY_FROZEN), str(stored.path))
     weights = model_tensors(stored, kind)
     try:
         model.load_state_dict(weights)

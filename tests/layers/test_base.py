@@ -130,9 +130,16 @@ def test_shared_parameters_and_layers_are_listed_once():
     shared = nf.Parameter(np.ones(3))
     a, b = PlainSquare(), PlainSquare()
     a.scale = b.scale = shared
-    model = nf.Sequential(a, b, a)
+
+    class Bag(nf.Layer):  # containers refuse a repeated layer; discovery still lists it once
+        def __init__(self):
+            super().__init__()
+            self.layers = [a, b, a]
+
+    model = Bag()
     assert model.parameters() == [shared]
-    assert [name for name, _ in model.named_parameters()] == ["0.scale"]
+    assert [name for name, _ in model.named_parameters()] == ["layers.0.scale"]
+    assert [name for name, _ in model.named_layers()] == ["", "layers.0", "layers.1"]
 
 
 def test_parameters_inside_lists_and_tuples_are_found():
