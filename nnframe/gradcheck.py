@@ -293,7 +293,9 @@ def gradcheck(
     The check runs on a float64 copy of ``layer`` (the caller's layer is left untouched).
     The scalar differentiated is ``sum(r * forward(x))`` for a seeded random ``r`` of the
     output's shape. Parameter gradients are checked on top of random existing values, so
-    a backward that overwrites ``.grad`` instead of adding to it fails. Generators of
+    a backward that overwrites ``.grad`` instead of adding to it fails. A frozen
+    parameter (``requires_grad`` False) must get no gradient at all: its row, named
+    ``"<name> (frozen)"``, checks that ``.grad`` was left as it was. Generators of
     stochastic layers are replayed, so every evaluation sees the same random draws.
 
     Parameters
@@ -377,11 +379,15 @@ def gradcheck(
     ]
     param_near_kink = bool(np.any(input_near_kink))
     for name, p in named:
+        # A frozen parameter must get no gradient: its expected change is zero.
+        expected = (
+            numeric_gradient(objective, p.value, eps) if p.requires_grad else np.zeros(p.shape)
+        )
         rows.append(
             compare_gradients(
-                name, p.grad - starting[name], numeric_gradient(objective, p.value, eps),
-                raw=p.grad.copy(), near_kink=param_near_kink, batch=batch, atol=atol,
-                rtol=rtol,
+                name if p.requires_grad else f"{name} (frozen)", p.grad - starting[name],
+                expected, raw=p.grad.copy(), near_kink=param_near_kink, batch=batch,
+                atol=atol, rtol=rtol,
             )
         )
     culprit = None

@@ -53,6 +53,26 @@ LAYERS = [
         ),
         (2, 3, 2),
     ),
+    (
+        "Residual",
+        lambda: nf.Residual(nf.Sequential(nf.Linear(3, 3, rng=0), nf.ReLU(), nf.Linear(3, 3, rng=1))),
+        None,
+    ),
+    ("Residual-shortcut", lambda: nf.Residual(nf.Tanh(), nf.Linear(3, 3, rng=0)), (3,)),
+    (
+        "Concat",
+        lambda: nf.Concat(nf.Linear(3, 2, rng=0), nf.Sequential(nf.Tanh(), nf.Linear(3, 1, rng=1))),
+        None,
+    ),
+    ("Concat-axis-last", lambda: nf.Concat(nf.Tanh(), nf.Sigmoid(), axis=-1), (2, 3)),
+    (
+        # A frozen layer gets no gradient, and the kit checks that it gets none.
+        "Sequential-frozen",
+        lambda: nf.Sequential(
+            nf.Linear(3, 4, rng=0).requires_grad_(False), nf.Tanh(), nf.Linear(4, 2, rng=1)
+        ),
+        None,
+    ),
 ]
 
 LOSSES = [

@@ -488,7 +488,8 @@ def test_tied_weights_save_and_load_with_save_weights(tmp_path):
 
 def test_a_shared_layer_is_still_refused_by_save_but_not_by_save_weights(tmp_path):
     layer = nf.Linear(2, 2, rng=0)
-    model = nf.Sequential(layer, nf.ReLU(), layer)
+    model = nf.Sequential(layer, nf.ReLU())
+    model.layers.append(layer)  # past append's own refusal of a repeated layer
     path = tmp_path / "m.safetensors"
     with pytest.raises(SerializationError, match=r"2 is the same object as '0'.*sharing"):
         nf.save(model, path)

@@ -15,7 +15,7 @@ from nnframe.errors import ArgumentTypeError, StateDictError
 from nnframe.layers import summary as summaries
 from nnframe.layers.checked import install_checks
 from nnframe.layers.config import check_config_keys, constructor_arguments, init_arguments
-from nnframe.layers.hooks import HookHandle, add_hook
+from nnframe.layers.hooks import Hooks
 from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
 
@@ -74,7 +74,7 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-class Layer(Cached):
+class Layer(Cached, Hooks):
     """Base class of all layers: forward, backward and an internal cache.
 
     A layer computes ``y = forward(x)`` and stores what its backward pass needs with
@@ -149,8 +149,6 @@ class Layer(Cached):
     needs_input_grad: bool = True
     _scratch: dict[str, np.ndarray] | None = None
     _output: Any = None
-    _forward_hooks: dict[int, Callable[..., Any]] | None = None
-    _backward_hooks: dict[int, Callable[..., Any]] | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -223,94 +221,6 @@ class Layer(Cached):
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Run :meth:`forward`."""
         return self.forward(x)
-
-    # -- hooks ------------------------------------------------------------------------
-
-    def register_forward_hook(self, hook: Callable[[Layer, Any, Any], object]) -> HookHandle:
-        """Call ``hook(layer, x, y)`` after every forward pass of this layer.
-
-        ``x`` is the input as ``forward`` received it (checked and converted for a leaf
-        layer), ``y`` the output. Hooks look; they do not change anything: their return
-        value is ignored, and they must not modify ``x`` or ``y`` in place. Hooks run in
-        the order they were registered, under ``no_grad()`` too. They are not saved in
-        files and not copied by :meth:`clone`. An exception from a hook propagates with
-        a note naming the hook and the layer's place in the model.
-
-        Parameters
-        ----------
-        hook : callable
-            ``hook(layer, x, y)``.
-
-        Returns
-        -------
-        HookHandle
-            ``handle.remove()`` takes the hook off again (also a context manager).
-
-        Raises
-        ------
-        ArgumentTypeError
-            When ``hook`` is not callable; nothing is registered.
-
-        Examples
-        --------
-        >>> import numpy as np, nnframe as nf
-        >>> model = nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU(), nf.Linear(4, 1, rng=1))
-        >>> fraction_active = []
-        >>> handle = model[1].register_forward_hook(
-        ...     lambda layer, x, y: fraction_active.append(float((y > 0).mean())))
-        >>> _ = model(np.ones((8, 3)))
-        >>> len(fraction_active)
-        1
-        >>> handle.remove()
-        """
-        if self._forward_hooks is None:
-            self._forward_hooks = {}
-        where = f"{type(self).__name__}.register_forward_hook"
-        return add_hook(self._forward_hooks, hook, where)
-
-    def register_backward_hook(
-        self, hook: Callable[[Layer, Any, Any], object]
-    ) -> HookHandle:
-        """Call ``hook(layer, grad_y, grad_x)`` after every backward pass of this layer.
-
-        ``grad_y`` is the gradient with respect to the output, ``grad_x`` the one with
-        respect to the input, or None when nobody asked for it (the first layer of a
-        model trained with a hand-written loop). The parameters' gradients are final
-        for this pass when the hook runs. A layer whose backward is skipped (everything
-        below it frozen and no input gradient wanted) calls no hook. Otherwise as
-        :meth:`register_forward_hook`.
-
-        Parameters
-        ----------
-        hook : callable
-            ``hook(layer, grad_y, grad_x)``.
-
-        Returns
-        -------
-        HookHandle
-
-        Raises
-        ------
-        ArgumentTypeError
-            When ``hook`` is not callable; nothing is registered.
-
-        Examples
-        --------
-        >>> import numpy as np, nnframe as nf
-        >>> layer = nf.Linear(3, 2, rng=0)
-        >>> norms = []
-        >>> _ = layer.register_backward_hook(
-        ...     lambda layer, grad_y, grad_x: norms.append(np.linalg.norm(layer.weight.grad)))
-        >>> y = layer(np.ones((4, 3)))
-        >>> layer.backward(np.ones_like(y)) is None     # grad_x was not asked for
-        True
-        >>> len(norms)
-        1
-        """
-        if self._backward_hooks is None:
-            self._backward_hooks = {}
-        where = f"{type(self).__name__}.register_backward_hook"
-        return add_hook(self._backward_hooks, hook, where)
 
     # -- the cache (save_for_backward and saved come from Cached) ----------------------
 
