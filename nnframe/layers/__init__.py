@@ -12,6 +12,7 @@ from nnframe.layers.activations import (
 )
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.containers import Sequential
+from nnframe.layers.embedding import Embedding
 from nnframe.layers.linear import Linear
 from nnframe.layers.regularization import BatchNorm1d, Dropout
 from nnframe.layers.reshape import Flatten
@@ -22,6 +23,7 @@ __all__ = [
     "BatchNorm1d",
     "Dropout",
     "ELU",
+    "Embedding",
     "Flatten",
     "GELU",
     "Identity",
