@@ -212,9 +212,10 @@ def _padding_index(padding_idx: object, count: int) -> int | None:
             f"Embedding: padding_idx must be an int or None; got {padding_idx!r} of type "
             f"{type(padding_idx).__name__}"
         )
-    if not -count <= padding_idx < count:
+    index = int(padding_idx)
+    if not -count <= index < count:
         raise ArgumentError(
             f"Embedding: padding_idx must be in [-{count}, {count}) for num_embeddings="
-            f"{count}; got {padding_idx}"
+            f"{count}; got {index}"
         )
-    return int(padding_idx) % count
+    return index % count
