@@ -13,7 +13,7 @@ from nnframe.errors import ArgumentError, DTypeError, IndexOutOfRangeError, Shap
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
 
-__all__ = ["InputSpec", "check_grad"]
+__all__ = ["InputSpec", "check_grad", "input_index_count"]
 
 
 def _resolve(layer: Layer, value: int | str | None) -> Any:
@@ -226,6 +226,20 @@ class _IndexSpec(InputSpec):
     def __repr__(self) -> str:
         text = InputSpec.__repr__(self)
         return "InputSpec" + text[text.index("(") :]
+
+
+def input_index_count(layer: Layer) -> int | None:
+    """Return how many indices whatever sees ``layer``'s input first takes, or None.
+
+    Read from the ``indices`` of the layer's :class:`InputSpec` or, for a container that
+    declares none (``Sequential``), of its first sub-layer, recursively. None means the
+    input is real numbers.
+    """
+    spec = layer.input_spec
+    if spec is not None:
+        return spec.index_count(layer)
+    children = layer.named_children()
+    return input_index_count(children[0][1]) if children else None
 
 
 def check_grad(layer: Layer, grad_y: object, output: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from hypothesis.extra.numpy import arrays
 
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers.base import Layer
+from nnframe.layers.spec import input_index_count
 from nnframe.losses import Loss
 
 __all__ = [
@@ -134,11 +135,7 @@ def input_indices(layer: Layer) -> int | None:
     >>> input_indices(nf.Linear(3, 2, rng=0)) is None
     True
     """
-    spec = layer.input_spec
-    if spec is not None:
-        return spec.index_count(layer)
-    children = layer.named_children()
-    return input_indices(children[0][1]) if children else None
+    return input_index_count(layer)
 
 
 def input_is_differentiable(layer: Layer) -> bool:

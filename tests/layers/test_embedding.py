@@ -343,3 +343,10 @@ def test_float_specs_are_unchanged():
     x = np.ones((2, 3))
     assert nf.ReLU.input_spec.check(nf.ReLU(), x) is x
     assert nf.ReLU.input_spec.check(nf.ReLU(), np.ones((2, 3), dtype=np.int64)).dtype == np.float32
+
+
+def test_summary_of_a_model_starting_with_an_embedding_feeds_it_indices():
+    model = nf.Sequential(nf.Embedding(10, 4, rng=0), nf.Flatten(), nf.Linear(12, 2, rng=0))
+    table = str(model.summary(3))
+    assert "Embedding(10, 4)  (batch, 3, 4)      40" in table
+    assert "Total parameters: 66" in table
