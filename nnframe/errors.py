@@ -8,6 +8,7 @@ __all__ = [
     "CacheMissError",
     "DTypeError",
     "DataError",
+    "IndexOutOfRangeError",
     "NnframeError",
     "SerializationError",
     "ShapeError",
@@ -31,6 +32,10 @@ class DTypeError(NnframeError, TypeError):
 
 class ArgumentError(NnframeError, ValueError):
     """An argument has an acceptable type but an unacceptable value (``Linear(-3, 2)``)."""
+
+
+class IndexOutOfRangeError(ArgumentError, IndexError):
+    """An integer index is outside its valid range (``Embedding(10, 3)`` given the index 12)."""
 
 
 class ArgumentTypeError(NnframeError, TypeError):

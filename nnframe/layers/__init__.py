@@ -13,6 +13,7 @@ from nnframe.layers.activations import (
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.branches import Concat, Residual
 from nnframe.layers.containers import Sequential
+from nnframe.layers.embedding import Embedding
 from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
 from nnframe.layers.regularization import BatchNorm1d, Dropout
@@ -25,6 +26,7 @@ __all__ = [
     "Concat",
     "Dropout",
     "ELU",
+    "Embedding",
     "Flatten",
     "GELU",
     "HookHandle",

@@ -8,12 +8,12 @@ import attrs
 import numpy as np
 
 from nnframe.checks import DEFAULT_DTYPE, format_shape, owned_real_array
-from nnframe.errors import ShapeError
+from nnframe.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
 
-__all__ = ["InputSpec", "check_grad"]
+__all__ = ["InputSpec", "check_grad", "input_index_count"]
 
 
 def _resolve(layer: Layer, value: int | str | None) -> Any:
@@ -46,6 +46,18 @@ class InputSpec:
         The name of the layer attribute holding the dtype inputs are cast to (``"dtype"``).
         Without it, float inputs keep their dtype and integer or boolean ones become
         float32.
+    indices : int or str or None, default None
+        Keyword only. For a layer whose input is integer indices (``Embedding``): the
+        number of valid indices ``n``, or the name of the layer attribute holding it
+        (``"num_embeddings"``). The input must then be an integer array (floats and bools
+        raise ``DTypeError``) with every element in ``[0, n)`` (``IndexOutOfRangeError``
+        naming the first index outside and its position); it keeps its dtype. Excludes
+        ``dtype``.
+
+    Raises
+    ------
+    ArgumentError
+        When both ``dtype`` and ``indices`` are given.
 
     Examples
     --------
@@ -55,6 +67,10 @@ class InputSpec:
     '(batch, 3), or (batch, ..., 3) with more axes'
     >>> spec.example_shape(nf.Linear(3, 2, rng=0), batch=4)
     (4, 3)
+    >>> nf.InputSpec(indices="num_embeddings").check(nf.Embedding(10, 3, rng=0), [[12]])
+    Traceback (most recent call last):
+    ...
+    nnframe.errors.IndexOutOfRangeError: Embedding(10, 3): index 12 at position (0, 0) ...
     """
 
     min_ndim: int = 1
@@ -62,6 +78,23 @@ class InputSpec:
     axis: int | str | None = None
     size: int | str | None = None
     dtype: str | None = None
+    indices: int | str | None = attrs.field(default=None, kw_only=True)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> InputSpec:
+        # A spec of integer indices is an instance of a subclass with its own ``check``,
+        # so that the check of float input, which every layer runs on every call, does not
+        # even test for indices. Unpickling and copying call __new__ without arguments and
+        # keep the class.
+        if kwargs and cls in (InputSpec, _IndexSpec):
+            cls = InputSpec if kwargs.get("indices") is None else _IndexSpec
+        return object.__new__(cls)
+
+    def __attrs_post_init__(self) -> None:
+        if self.indices is not None and self.dtype is not None:
+            raise ArgumentError(
+                "InputSpec: indices and dtype exclude each other (integer indices keep "
+                f"their dtype); got indices={self.indices!r}, dtype={self.dtype!r}"
+            )
 
     def check(self, layer: Layer, x: object) -> np.ndarray:
         """Return ``x`` as an array ``layer`` can take, or raise naming the layer.
@@ -95,11 +128,15 @@ class InputSpec:
         dtype = array.dtype
         if self.dtype is not None:
             target = getattr(layer, self.dtype)
-        elif dtype.kind == "f":
+        elif dtype.kind == "f" or self.indices is not None:  # indices: _IndexSpec checked them
             return array
         else:
             target = DEFAULT_DTYPE
         return array if dtype is target or dtype == target else array.astype(target)
+
+    def index_count(self, layer: Layer) -> int | None:
+        """Return the number of valid indices for ``layer`` (None for a spec of real input)."""
+        return None if self.indices is None else int(_resolve(layer, self.indices))
 
     def _fail(self, layer: Layer, array: np.ndarray) -> None:
         if array.ndim == 0 and self.min_ndim == 1:
@@ -150,6 +187,59 @@ class InputSpec:
                 more.append("...")
             text += f", or {format_shape(tuple(more))} with more axes"
         return text
+
+
+class _IndexSpec(InputSpec):
+    # An InputSpec with ``indices``: InputSpec(indices=...) makes one (see __new__).
+
+    __slots__ = ()
+
+    def check(self, layer: Layer, x: object) -> np.ndarray:
+        array = owned_real_array(layer, x, "the input")
+        if array.dtype.kind not in "iu":
+            raise DTypeError(f"{layer!r}: expected integer indices; got {array.dtype}")
+        array = InputSpec.check(self, layer, array)  # the shape, as for any input
+        count = _resolve(layer, self.indices)
+        # One min and one max (unsigned indices cannot be negative); the message only
+        # when they fail.
+        if array.size and (
+            (array.dtype.kind == "i" and array.min() < 0) or array.max() >= count
+        ):
+            self._out_of_range(layer, array, count)
+        return array
+
+    def _out_of_range(self, layer: Layer, array: np.ndarray, count: int) -> None:
+        bad = (array < 0) | (array >= count)
+        position = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), array.shape))
+        others = int(np.count_nonzero(bad)) - 1
+        more = f" (and {others} more)" if others else ""
+        name = f" ({self.indices} = {count})" if isinstance(self.indices, str) else ""
+        raise IndexOutOfRangeError(
+            f"{layer!r}: index {array[position]} at position {position} of the input is out "
+            f"of range{more}; expected indices in [0, {count}){name}"
+        )
+
+    def describe(self, layer: Layer) -> str:
+        count = _resolve(layer, self.indices)
+        return f"{InputSpec.describe(self, layer)}, of integer indices in [0, {count})"
+
+    def __repr__(self) -> str:
+        text = InputSpec.__repr__(self)
+        return "InputSpec" + text[text.index("(") :]
+
+
+def input_index_count(layer: Layer) -> int | None:
+    """Return how many indices whatever sees ``layer``'s input first takes, or None.
+
+    Read from the ``indices`` of the layer's :class:`InputSpec` or, for a container that
+    declares none (``Sequential``), of its first sub-layer, recursively. None means the
+    input is real numbers.
+    """
+    spec = layer.input_spec
+    if spec is not None:
+        return spec.index_count(layer)
+    children = layer.named_children()
+    return input_index_count(children[0][1]) if children else None
 
 
 def check_grad(layer: Layer, grad_y: object, output: np.ndarray) -> np.ndarray:

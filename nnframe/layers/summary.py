@@ -9,6 +9,7 @@ import numpy as np
 
 from nnframe.checks import DEFAULT_DTYPE, array_size, format_shape, positive_int
 from nnframe.grad_mode import no_grad
+from nnframe.layers.spec import input_index_count
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
@@ -27,6 +28,7 @@ def summarize(probe: Layer, input_shape: int | tuple[int, ...]) -> Summary:
     shape = tuple(positive_int(d, f"summary: input_shape[{i}]") for i, d in enumerate(dims))
     params = probe.parameters()
     dtype = params[0].dtype if params else DEFAULT_DTYPE
+    dtype = np.dtype(np.intp) if input_index_count(probe) else dtype  # indices: zeros are valid
     array_size((1, *shape), dtype, "summary")
     with no_grad():
         _, rows = probe.summary_rows(np.zeros((1, *shape), dtype=dtype), "")

@@ -9,10 +9,16 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import numpy as np
 
+from nnframe.checks import DEFAULT_DTYPE, float_dtype
 from nnframe.errors import ArgumentTypeError
 from nnframe.layers.base import Layer
 from nnframe.losses import Loss
-from nnframe.testing.strategies import off_kinks
+from nnframe.testing.strategies import (
+    input_indices,
+    input_is_differentiable,
+    input_kinks,
+    off_kinks,
+)
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -178,12 +184,36 @@ def factory_for(make: C | Callable[[], C], kind: type[C]) -> Callable[[], C]:
 LayerLike = Layer | Callable[[], Layer]
 
 
-def input_grad_of(layer: Layer, grad_y: np.ndarray, name: str) -> np.ndarray:
-    """Run ``layer.backward`` and insist on an array: the checks always want the input gradient."""
+def input_grad_of(layer: Layer, grad_y: np.ndarray, name: str) -> np.ndarray | None:
+    """Run ``layer.backward`` asking for the input gradient, and insist on the right answer.
+
+    An array when the input is differentiable; None, as the contract says, for a layer
+    whose input is not (:func:`~nnframe.testing.strategies.input_is_differentiable`).
+    """
     grad_x = layer.backward(grad_y, input_grad=True)
+    if not input_is_differentiable(layer):
+        if grad_x is not None:
+            fail(
+                name,
+                f"for the input gradient: backward returned a {type(grad_x).__name__}; a "
+                "layer tagged differentiable_input = False (or a container starting with "
+                "one) must return None",
+            )
+        return None
     if not isinstance(grad_x, np.ndarray):
         fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
     return grad_x
+
+
+def layer_dtype(x: np.ndarray, dtype: object = None) -> np.dtype:
+    """Return the float dtype a check converts the layer to.
+
+    ``dtype`` when given; otherwise ``x``'s dtype, or float32 (nnframe's default) for
+    integer input (the indices an ``Embedding`` takes).
+    """
+    if dtype is not None:
+        return float_dtype(dtype, "dtype")
+    return x.dtype if x.dtype.kind == "f" else DEFAULT_DTYPE
 
 def layer_factory(make_layer: LayerLike) -> Callable[[], Layer]:
     """Return a function that builds a new, independent layer on every call.
@@ -227,8 +257,17 @@ def scale_of(*arrays: np.ndarray) -> float:
     return largest
 
 
-def other_input(x: np.ndarray, kinks: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
-    """Return an input like ``x`` (shape, dtype, magnitude), different from it, off kinks."""
+def other_input(x: np.ndarray, layer: Layer, rng: np.random.Generator) -> np.ndarray:
+    """Return an input like ``x`` (shape, dtype, magnitude), different from it, for ``layer``.
+
+    Off the layer's input kinks; for integer indices, other indices in range (each
+    different from ``x``'s where more than one index is valid).
+    """
+    count = input_indices(layer)
+    if count is not None:
+        shift = rng.integers(1, count, x.shape) if count > 1 else 0
+        return ((x.astype(np.int64) + shift) % count).astype(x.dtype)
+    kinks = input_kinks(layer)
     size = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
     fresh = rng.uniform(-size, size, x.shape) + np.where(x >= 0, -0.5, 0.5)
     return off_kinks(fresh, kinks).astype(x.dtype)

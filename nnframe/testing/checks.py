@@ -1,26 +1,35 @@
 """The layer contract as ``check_<property>`` functions, one input at a time.
 
-Each check takes a layer (or a zero-argument factory), an input batch ``x`` and a seed,
-builds its own layers (a ``clone()`` of the given layer, or new ones from the factory)
-converted with ``astype`` to ``x``'s dtype and put in training mode, and raises
-``AssertionError`` naming itself, the tensor and the worst index when the contract is
-broken. :func:`nnframe.testing.check_layer` runs them all with hypothesis; call one
-directly to pin down an example.
+Each check takes a layer (or a zero-argument factory), an input batch ``x``, a seed and
+optionally a ``dtype``, builds its own layers (a ``clone()`` of the given layer, or new
+ones from the factory) converted with ``astype`` to ``dtype`` (by default ``x``'s dtype,
+or float32 for integer indices) and put in training mode, and raises ``AssertionError``
+naming itself, the tensor and the worst index when the contract is broken.
+:func:`nnframe.testing.check_layer` runs them all with hypothesis; call one directly to
+pin down an example.
+
+A layer whose input is not differentiable (tagged ``differentiable_input = False``, such
+as ``Embedding``, or a container starting with one) must return None from ``backward``;
+the checks test that and leave out what concerns the input gradient, and check the
+parameters' gradients as for any layer.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
-from nnframe.gradcheck import gradcheck
+from nnframe.gradcheck import GradcheckReport, compare_gradients, gradcheck, numeric_gradient
+from nnframe.layers.base import Layer
 from nnframe.testing._common import (
     LayerLike,
     assert_close,
     fail,
     fresh_layer,
     input_grad_of,
+    layer_dtype,
     layer_factory,
     layers_with_cache,
     named_check,
@@ -33,7 +42,7 @@ from nnframe.testing._common import (
     tolerance,
 )
 from nnframe.testing.strategies import (
-    input_kinks,
+    input_is_differentiable,
     is_batch_independent,
     is_stochastic,
 )
@@ -48,6 +57,7 @@ __all__ = [
     "check_gradients_accumulate",
     "check_input_unmodified",
     "check_no_grad_leaves_no_cache",
+    "parameter_gradcheck",
 ]
 
 
@@ -57,11 +67,14 @@ __all__ = [
 
 
 @named_check
-def check_forward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_forward_shape_and_dtype(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Forward keeps the batch size and the dtype, in training and in evaluation mode.
 
-    The layer is converted to ``x.dtype`` first; its output, and its buffers after the
-    forward pass (running statistics), must keep that dtype.
+    The layer is converted to ``dtype`` first (by default ``x.dtype``; float32 for
+    integer indices); its output, and its buffers after the forward pass (running
+    statistics), must keep that dtype.
 
     Examples
     --------
@@ -69,7 +82,8 @@ def check_forward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed:
     >>> check_forward_shape_and_dtype(nf.Linear(3, 2, rng=0), np.ones((4, 3), np.float32))
     """
     name = "check_forward_shape_and_dtype"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    want = layer_dtype(x, dtype)
+    layer = fresh_layer(layer_factory(make_layer), want)
     for training in (True, False):
         mode = "training" if training else "evaluation"
         y = layer.train(training)(x)
@@ -81,25 +95,27 @@ def check_forward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed:
                 f"for output: forward in {mode} mode returned shape {y.shape} for input "
                 f"shape {x.shape}; the first dimension must stay the batch ({x.shape[0]})",
             )
-        if y.dtype != x.dtype:
+        if y.dtype != want:
             fail(
                 name,
                 f"for output: forward in {mode} mode returned dtype {y.dtype} for a layer "
-                f"converted to {x.dtype} and a {x.dtype} input; the dtype must be kept "
+                f"converted to {want} and a {x.dtype} input; the dtype must be kept "
                 "(an intermediate silently upcast, e.g. by a float64 constant array?)",
             )
         for path, buffer in layer.named_buffers():
-            if buffer.value.dtype != x.dtype:
+            if buffer.value.dtype != want:
                 fail(
                     name,
                     f"for buffer {path}: dtype {buffer.value.dtype} after a forward pass in "
-                    f"{mode} mode of a {x.dtype} layer; update buffers in place "
+                    f"{mode} mode of a {want} layer; update buffers in place "
                     "(buffer.value[...] = ...)",
                 )
 
 
 @named_check
-def check_input_unmodified(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_input_unmodified(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Forward leaves its input unmodified, and backward leaves ``grad_y`` and the input so.
 
     Examples
@@ -108,7 +124,7 @@ def check_input_unmodified(make_layer: LayerLike, x: np.ndarray, *, seed: int = 
     >>> check_input_unmodified(nf.ReLU(), np.array([[-1.0, 2.0]]))
     """
     name = "check_input_unmodified"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), layer_dtype(x, dtype))
     before = x.copy()
     y = layer(x)
     assert_close(
@@ -130,8 +146,12 @@ def check_input_unmodified(make_layer: LayerLike, x: np.ndarray, *, seed: int = 
 
 
 @named_check
-def check_backward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_backward_shape_and_dtype(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Backward returns an array of the input's shape and dtype; ``.grad`` keeps its shape.
+
+    For a layer whose input is not differentiable, backward must return None instead.
 
     Examples
     --------
@@ -139,18 +159,16 @@ def check_backward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed
     >>> check_backward_shape_and_dtype(nf.Linear(3, 2, rng=0), np.ones((4, 3)))
     """
     name = "check_backward_shape_and_dtype"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), layer_dtype(x, dtype))
     y = layer(x)
-    grad_x = layer.backward(random_like(seeded_rng(seed), y), input_grad=True)
-    if not isinstance(grad_x, np.ndarray):
-        fail(name, f"for the input gradient: backward returned a {type(grad_x).__name__}")
-    if grad_x.shape != x.shape:
+    grad_x = input_grad_of(layer, random_like(seeded_rng(seed), y), name)
+    if grad_x is not None and grad_x.shape != x.shape:
         fail(
             name,
             f"for the input gradient: backward returned shape {grad_x.shape}; the forward "
             f"input had shape {x.shape}",
         )
-    if grad_x.dtype != x.dtype:
+    if grad_x is not None and grad_x.dtype != x.dtype:
         fail(
             name,
             f"for the input gradient: backward returned dtype {grad_x.dtype} for a "
@@ -168,7 +186,7 @@ def check_backward_shape_and_dtype(make_layer: LayerLike, x: np.ndarray, *, seed
 
 @named_check
 def check_backward_without_forward_raises(
-    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
 ) -> None:
     """Backward without a cached forward raises ``CacheMissError``; so does a second one.
 
@@ -182,12 +200,12 @@ def check_backward_without_forward_raises(
     """
     name = "check_backward_without_forward_raises"
     build = layer_factory(make_layer)
-    probe = fresh_layer(build, x.dtype)
+    probe = fresh_layer(build, layer_dtype(x, dtype))
     y = probe(x)
     if not probe.has_cache():
         return
     grad_y = random_like(seeded_rng(seed), y)
-    fresh = fresh_layer(build, x.dtype)
+    fresh = fresh_layer(build, layer_dtype(x, dtype))
     try:
         fresh.backward(grad_y)
     except CacheMissError:
@@ -229,7 +247,9 @@ def check_backward_without_forward_raises(
 
 
 @named_check
-def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_cache_per_instance(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Two layers keep separate caches: interleaving their passes changes nothing.
 
     Runs ``a(x1); b(x2); a.backward(g1); b.backward(g2)`` and compares every gradient with
@@ -244,8 +264,9 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     name = "check_cache_per_instance"
     build = layer_factory(make_layer)
     rng = seeded_rng(seed)
-    a, b = fresh_layer(build, x.dtype), fresh_layer(build, x.dtype)
-    x1, x2 = x, other_input(x, input_kinks(a), rng)
+    want = layer_dtype(x, dtype)
+    a, b = fresh_layer(build, want), fresh_layer(build, want)
+    x1, x2 = x, other_input(x, a, rng)
     replay_a, replay_b = replayer(a), replayer(b)
     reference = {}
     grads_out = {}
@@ -272,12 +293,12 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     )
     for label, (grad_x, layer) in results.items():
         want_x, want_grads = reference[label]
-        scale = scale_of(want_x, x1, x2)
-        rtol = tolerance(x.dtype)
-        assert_close(
-            name, f"the input gradient of the {label} layer", grad_x, want_x,
-            atol=rtol * scale, rtol=rtol, explain=explain,
-        )
+        rtol = tolerance(want)
+        if grad_x is not None and want_x is not None:
+            assert_close(
+                name, f"the input gradient of the {label} layer", grad_x, want_x,
+                atol=rtol * scale_of(want_x, x1, x2), rtol=rtol, explain=explain,
+            )
         for path, p in layer.named_parameters():
             assert_close(
                 name, f"{path} of the {label} layer", p.grad, want_grads[path],
@@ -286,7 +307,9 @@ def check_cache_per_instance(make_layer: LayerLike, x: np.ndarray, *, seed: int 
 
 
 @named_check
-def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_no_grad_leaves_no_cache(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """A forward under ``no_grad()`` stores no cache, drops an older one, gives the same output.
 
     Examples
@@ -295,7 +318,8 @@ def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed:
     >>> check_no_grad_leaves_no_cache(nf.Sigmoid(), np.ones((2, 3)))
     """
     name = "check_no_grad_leaves_no_cache"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    want = layer_dtype(x, dtype)
+    layer = fresh_layer(layer_factory(make_layer), want)
     replay = replayer(layer)
     replay()
     with no_grad():
@@ -309,8 +333,8 @@ def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed:
     replay()
     y = layer(x)
     assert_close(
-        name, "output", y_no_grad, y, atol=tolerance(x.dtype) * scale_of(y, x),
-        rtol=tolerance(x.dtype), explain="no_grad() changed the output of forward",
+        name, "output", y_no_grad, y, atol=tolerance(want) * scale_of(y, x),
+        rtol=tolerance(want), explain="no_grad() changed the output of forward",
     )
     replay()
     with no_grad():
@@ -324,7 +348,9 @@ def check_no_grad_leaves_no_cache(make_layer: LayerLike, x: np.ndarray, *, seed:
 
 
 @named_check
-def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_batch_independence(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Example ``i`` of the output depends only on example ``i`` of the input.
 
     Changing example ``j`` leaves every other output row unchanged, and each example
@@ -339,13 +365,14 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     >>> check_batch_independence(nf.Linear(3, 2, rng=0), np.arange(6.0).reshape(2, 3))
     """
     name = "check_batch_independence"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    want = layer_dtype(x, dtype)
+    layer = fresh_layer(layer_factory(make_layer), want)
     if not is_batch_independent(layer):
         return
     rng = seeded_rng(seed)
     replay = replayer(layer)
     batch = x.shape[0]
-    rtol = tolerance(x.dtype)
+    rtol = tolerance(want)
     replay()
     y = layer(x)
     hint = (
@@ -356,7 +383,7 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
     if batch >= 2:
         j = int(rng.integers(batch))
         changed = x.copy()
-        changed[j] = other_input(x[j : j + 1], input_kinks(layer), rng)[0]
+        changed[j] = other_input(x[j : j + 1], layer, rng)[0]
         replay()
         y_changed = layer(changed)
         expected = y.copy()
@@ -390,7 +417,9 @@ def check_batch_independence(make_layer: LayerLike, x: np.ndarray, *, seed: int 
 
 
 @named_check
-def check_gradients_accumulate(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_gradients_accumulate(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Two identical backward passes give twice the gradient; ``zero_grad`` clears it.
 
     Examples
@@ -399,12 +428,13 @@ def check_gradients_accumulate(make_layer: LayerLike, x: np.ndarray, *, seed: in
     >>> check_gradients_accumulate(nf.Linear(3, 2, rng=0), np.ones((4, 3)))
     """
     name = "check_gradients_accumulate"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    want = layer_dtype(x, dtype)
+    layer = fresh_layer(layer_factory(make_layer), want)
     named = layer.named_parameters()
     if not named:
         return
     replay = replayer(layer)
-    rtol = tolerance(x.dtype)
+    rtol = tolerance(want)
     layer.zero_grad()
     replay()
     y = layer(x)
@@ -431,14 +461,18 @@ def check_gradients_accumulate(make_layer: LayerLike, x: np.ndarray, *, seed: in
 
 
 @named_check
-def check_gradients(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_gradients(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """Input and parameter gradients match central differences, in float64.
 
     The layer is converted to float64, its parameters nudged by a small seeded random
     amount (so that initial values such as a gain of 1 or a bias of 0 hide no missing
     factor), and checked with :func:`nnframe.gradcheck` at ``x`` (converted to float64;
     keep it off the layer's kinks and of moderate size). Errors confined to inputs on a
-    declared kink are inconclusive, not failures.
+    declared kink are inconclusive, not failures. For a layer whose input is not
+    differentiable (integer indices, kept as they are), only the parameters' gradients
+    are checked, the same way. ``dtype`` is not used: the check runs in float64.
 
     Examples
     --------
@@ -448,7 +482,10 @@ def check_gradients(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> N
     name = "check_gradients"
     layer = fresh_layer(layer_factory(make_layer), np.dtype(np.float64))
     perturb(layer, seeded_rng(seed))
-    report = gradcheck(layer, np.asarray(x, dtype=np.float64), rng=seed)
+    if input_is_differentiable(layer):
+        report = gradcheck(layer, np.asarray(x, dtype=np.float64), rng=seed)
+    else:
+        report = parameter_gradcheck(layer, x, rng=seed)
     if report.ok:
         return
     row = next(row for row in report.rows if row.status == "BAD")
@@ -457,4 +494,58 @@ def check_gradients(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> N
         name,
         f"for {row.name} at {index}: analytic {row.analytic:.6g}, numeric "
         f"{row.numeric:.6g}; {row.diagnosis}\n{report}",
+    )
+
+
+def parameter_gradcheck(
+    layer: Layer,
+    x: np.ndarray,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    rng: int = 0,
+) -> GradcheckReport:
+    """:func:`nnframe.gradcheck` for the parameters only, at an input left as it is.
+
+    For layers whose input is not differentiable (integer indices): the same scalar
+    (``sum(r * forward(x))`` for a seeded random ``r``), the same check on top of random
+    starting gradients (so an overwrite instead of ``+=`` fails), the same tolerances and
+    report, without an input row. Runs on a float64 copy; ``layer`` is left untouched.
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> parameter_gradcheck(nf.Embedding(5, 2, rng=0), np.array([[0, 4, 4]])).ok
+    True
+    """
+    model = layer.clone().astype(np.float64)
+    model.clear_cache()
+    generator = seeded_rng(rng)
+    replay = replayer(model)
+    replay()
+    y = model.forward(x)
+    projection = generator.standard_normal(np.shape(y))
+    named = model.named_parameters()
+    starting = {path: generator.standard_normal(p.shape) for path, p in named}
+    for path, p in named:
+        p.grad[...] = starting[path]
+    model.backward(projection.copy())
+
+    def objective() -> float:
+        replay()
+        with no_grad():
+            return float(np.sum(model.forward(x) * projection))
+
+    batch = x.shape[0] if x.ndim else None
+    rows = [
+        compare_gradients(
+            path, p.grad - starting[path], numeric_gradient(objective, p.value, eps),
+            raw=p.grad.copy(), near_kink=False, batch=batch, atol=atol, rtol=rtol,
+        )
+        for path, p in named
+    ]
+    text = repr(layer)
+    return GradcheckReport(
+        text if "\n" not in text else type(layer).__name__, rows, eps, atol, rtol
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from nnframe.layers.base import Layer, slot_names
 from nnframe.parameter import Buffer, Parameter
@@ -18,6 +19,7 @@ from nnframe.testing._common import (
     fail,
     fresh_layer,
     input_grad_of,
+    layer_dtype,
     layer_factory,
     named_check,
     perturb,
@@ -89,7 +91,9 @@ def reachable(layer: Layer) -> list[tuple[str, Any]]:
 
 
 @named_check
-def check_train_eval_modes(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_train_eval_modes(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """``train()`` and ``eval()`` return the layer and set every sub-layer's mode.
 
     Sub-layers are found by a brute-force walk (every attribute, list, tuple and dict),
@@ -101,7 +105,7 @@ def check_train_eval_modes(make_layer: LayerLike, x: np.ndarray, *, seed: int = 
     >>> check_train_eval_modes(nf.Sequential(nf.Linear(3, 2, rng=0), nf.ReLU()), np.ones((1, 3)))
     """
     name = "check_train_eval_modes"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), layer_dtype(x, dtype))
     for call, want in (("eval()", False), ("train()", True), ("train(False)", False)):
         if call == "eval()":
             result = layer.eval()
@@ -121,7 +125,9 @@ def check_train_eval_modes(make_layer: LayerLike, x: np.ndarray, *, seed: int = 
 
 
 @named_check
-def check_state_dict_round_trip(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_state_dict_round_trip(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """``state_dict()`` loaded into a new layer gives identical values and outputs.
 
     The source layer's parameters and buffers are perturbed first, so the new layer
@@ -134,7 +140,8 @@ def check_state_dict_round_trip(make_layer: LayerLike, x: np.ndarray, *, seed: i
     """
     name = "check_state_dict_round_trip"
     build = layer_factory(make_layer)
-    source, target = fresh_layer(build, x.dtype), fresh_layer(build, x.dtype)
+    want = layer_dtype(x, dtype)
+    source, target = fresh_layer(build, want), fresh_layer(build, want)
     perturb(source, seeded_rng(seed))
     state = source.state_dict()
     target.load_state_dict(state)
@@ -155,11 +162,14 @@ def check_state_dict_round_trip(make_layer: LayerLike, x: np.ndarray, *, seed: i
 
 
 @named_check
-def check_astype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_astype(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """``astype`` converts every parameter, gradient and buffer, and the computation.
 
-    From ``x.dtype`` to the other of float32 and float64: values are kept (rounded),
-    ``astype`` returns the layer, and forward and backward then work in the new dtype.
+    From ``dtype`` (by default ``x.dtype``; float32 for integer indices) to the other of
+    float32 and float64: values are kept (rounded), ``astype`` returns the layer, and
+    forward and backward then work in the new dtype (float input converted too).
 
     Examples
     --------
@@ -167,11 +177,12 @@ def check_astype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None
     >>> check_astype(nf.Linear(3, 2, rng=0), np.ones((2, 3), np.float32))
     """
     name = "check_astype"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    first = layer_dtype(x, dtype)
+    layer = fresh_layer(layer_factory(make_layer), first)
     rng = seeded_rng(seed)
     y = layer(x)
     layer.backward(random_like(rng, y))  # so that the gradients hold something
-    other = np.dtype(np.float64 if x.dtype == np.float32 else np.float32)
+    other = np.dtype(np.float64 if first == np.float32 else np.float32)
     before = {path: (p.value.copy(), p.grad.copy()) for path, p in layer.named_parameters()}
     result = layer.astype(other)
     if result is not layer:
@@ -193,18 +204,20 @@ def check_astype(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None
         value, grad = before[path]
         assert_close(name, path, p.value, value.astype(other), explain="astype changed the value")
         assert_close(name, f"{path}.grad", p.grad, grad.astype(other), explain="astype changed it")
-    x_other = x.astype(other)
+    x_other = x.astype(other) if x.dtype.kind == "f" else x  # indices stay integers
     y = layer(x_other)
     if y.dtype != other:
         fail(name, f"for output: dtype {y.dtype} after astype({other}) and a {other} input")
     grad_x = input_grad_of(layer, random_like(rng, y), name)
-    if grad_x.dtype != other:
+    if grad_x is not None and grad_x.dtype != other:
         fail(name, f"for the input gradient: dtype {grad_x.dtype} after astype({other})")
     dtypes_are(f"after astype({other}) and a forward/backward pass")
 
 
 @named_check
-def check_parameter_discovery(make_layer: LayerLike, x: np.ndarray, *, seed: int = 0) -> None:
+def check_parameter_discovery(
+    make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
+) -> None:
     """``parameters()`` and ``named_buffers()`` find every Parameter and Buffer exactly once.
 
     Compares, by identity, with a brute-force walk over the layer's attributes, attrs
@@ -217,7 +230,7 @@ def check_parameter_discovery(make_layer: LayerLike, x: np.ndarray, *, seed: int
     >>> check_parameter_discovery(nf.Sequential(nf.Linear(3, 2, rng=0)), np.ones((1, 3)))
     """
     name = "check_parameter_discovery"
-    layer = fresh_layer(layer_factory(make_layer), x.dtype)
+    layer = fresh_layer(layer_factory(make_layer), layer_dtype(x, dtype))
     walked = reachable(layer)
     for kind, cls, listed in (
         ("Parameter", Parameter, layer.named_parameters()),

@@ -13,7 +13,9 @@ Compose them in your own property tests::
 Every strategy draws bounded, finite values (no NaN or inf), float32 with
 ``floats(width=32)`` so that nothing is truncated, and keeps values off a layer's kinks
 *by construction*: a value that lands within ``margin`` of a kink is moved out of the
-margin (see :func:`off_kinks`), so no example is thrown away.
+margin (see :func:`off_kinks`), so no example is thrown away. A layer whose input is
+integer indices (an ``InputSpec`` with ``indices``, such as ``Embedding``'s) gets integer
+arrays in range instead (:func:`index_inputs`, chosen by :func:`arrays_for`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hypothesis.extra.numpy import arrays
 
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers.base import Layer
+from nnframe.layers.spec import input_index_count
 from nnframe.losses import Loss
 
 __all__ = [
@@ -34,7 +37,10 @@ __all__ = [
     "KINK_MARGIN",
     "arrays_for",
     "batch_sizes",
+    "index_inputs",
     "infer_input_shape",
+    "input_indices",
+    "input_is_differentiable",
     "input_kinks",
     "is_batch_independent",
     "is_stochastic",
@@ -114,6 +120,44 @@ def input_kinks(layer: Layer) -> tuple[float, ...]:
     return kinks
 
 
+def input_indices(layer: Layer) -> int | None:
+    """Return how many indices whatever sees a layer's input first takes, or None.
+
+    Read from the declared :class:`~nnframe.InputSpec` (its ``indices``) of the layer
+    or, for a container that declares none, of its first sub-layer (recursively), as for
+    :func:`input_kinks`. None means the input is real numbers.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> input_indices(nf.Sequential(nf.Embedding(10, 4, rng=0), nf.Linear(4, 2, rng=0)))
+    10
+    >>> input_indices(nf.Linear(3, 2, rng=0)) is None
+    True
+    """
+    return input_index_count(layer)
+
+
+def input_is_differentiable(layer: Layer) -> bool:
+    """Return whether the output is a differentiable function of the input.
+
+    False when the layer or, for a container, its first sub-layer (recursively) is
+    tagged ``differentiable_input = False`` (``Embedding``: integer indices). The checks
+    then test that ``backward`` returns None and leave out the input gradient, keeping
+    every check of the parameters' gradients.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> input_is_differentiable(nf.Sequential(nf.Embedding(10, 4, rng=0), nf.ReLU()))
+    False
+    """
+    if not layer.differentiable_input:
+        return False
+    children = layer.named_children()
+    return input_is_differentiable(children[0][1]) if children else True
+
+
 def is_batch_independent(layer: Layer) -> bool:
     """Return whether example ``i`` of the output depends on example ``i`` of the input alone.
 
@@ -146,10 +190,11 @@ def infer_input_shape(layer: Layer) -> tuple[int, ...]:
     """Return the shape of one example (without the batch) that ``layer`` accepts.
 
     Read from the declared :class:`~nnframe.InputSpec`: the first of the layer itself
-    and its sub-layers, in definition order, whose spec fixes the size of an axis gives
-    the shape, its other axes ``DEFAULT_WIDTH`` (3) wide; without one, the shape is
-    ``(3,)``, which suits elementwise layers. Layers whose spec says nothing of the size
-    they take (a ``Flatten`` first) need an explicit ``input_shape``.
+    and its sub-layers, in definition order, whose spec fixes the size of an axis or
+    takes integer indices (an ``Embedding``: ``(batch, 3)`` indices) gives the shape, its
+    other axes ``DEFAULT_WIDTH`` (3) wide; without one, the shape is ``(3,)``, which
+    suits elementwise layers. Layers whose spec says nothing of the size they take (a
+    ``Flatten`` first) need an explicit ``input_shape``.
 
     Examples
     --------
@@ -161,7 +206,7 @@ def infer_input_shape(layer: Layer) -> tuple[int, ...]:
     """
     for _, sub in layer.named_layers():
         spec = sub.input_spec
-        if spec is not None and spec.size is not None:
+        if spec is not None and (spec.size is not None or spec.indices is not None):
             return spec.example_shape(sub, batch=1, width=DEFAULT_WIDTH)[1:]
     return (DEFAULT_WIDTH,)
 
@@ -299,6 +344,62 @@ def layer_inputs(
     return draw_inputs()
 
 
+def index_inputs(
+    num_indices: int,
+    input_shape: int | Sequence[int] | None = None,
+    min_batch: int = 1,
+    max_batch: int = 8,
+    *,
+    dtype: npt.DTypeLike = np.int64,
+    max_width: int = 6,
+) -> st.SearchStrategy[np.ndarray]:
+    """Integer arrays of shape ``(batch, *input_shape)`` with elements in ``[0, num_indices)``.
+
+    For layers whose input is indices (``Embedding``). Repeated indices, the smallest and
+    the largest come up often, as hypothesis favours them.
+
+    Parameters
+    ----------
+    num_indices : int
+        How many indices are valid (``num_embeddings``).
+    input_shape : int, tuple of int or None, default None
+        The shape of one example; None draws a width from 1 to ``max_width``.
+    min_batch, max_batch : int, default 1 and 8
+    dtype : integer dtype, default numpy.int64
+    max_width : int, default 6
+
+    Returns
+    -------
+    SearchStrategy of ndarray
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(x=index_inputs(10, (4,)))
+    ... def test(x):
+    ...     assert x.shape[1:] == (4,) and x.min() >= 0 and x.max() < 10
+    >>> test()
+    """
+    if not (isinstance(num_indices, int | np.integer) and num_indices >= 1):
+        raise ArgumentError(f"num_indices must be a positive int; got {num_indices!r}")
+    shape = example_shape(input_shape)
+    _batch_range(min_batch, max_batch)
+    if not (isinstance(max_width, int) and max_width >= 1):
+        raise ArgumentError(f"max_width must be a positive int; got {max_width!r}")
+    index_dtype = np.dtype(dtype)
+    if index_dtype.kind not in "iu":
+        raise ArgumentError(f"dtype must be an integer dtype; got {index_dtype}")
+    elements = st.integers(0, int(num_indices) - 1)
+
+    @st.composite
+    def draw_indices(draw: st.DrawFn) -> np.ndarray:
+        batch = draw(st.integers(min_batch, max_batch))
+        example = shape if shape is not None else (draw(st.integers(1, max_width)),)
+        return draw(arrays(index_dtype, (batch, *example), elements=elements))
+
+    return draw_indices()
+
+
 def arrays_for(
     layer: Layer,
     *,
@@ -313,7 +414,9 @@ def arrays_for(
 
     The per-example shape is ``input_shape`` or :func:`infer_input_shape` of the layer;
     the kinks avoided are :func:`input_kinks`; the smallest batch is 2 for a layer that is
-    not :func:`is_batch_independent` (BatchNorm needs two examples), else 1.
+    not :func:`is_batch_independent` (BatchNorm needs two examples), else 1. A layer
+    whose input is integer indices (:func:`input_indices`) gets int64 indices in range
+    (:func:`index_inputs`) instead; ``dtype``, ``bound`` and ``margin`` then do not apply.
 
     Examples
     --------
@@ -331,6 +434,9 @@ def arrays_for(
     shape = example_shape(input_shape) or infer_input_shape(layer)
     if min_batch is None:
         min_batch = 1 if is_batch_independent(layer) else 2
+    count = input_indices(layer)
+    if count is not None:
+        return index_inputs(count, shape, min_batch, max(max_batch, min_batch))
     return layer_inputs(
         shape, dtype, input_kinks(layer), min_batch, max(max_batch, min_batch),
         bound=bound, margin=margin,

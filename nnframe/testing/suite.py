@@ -19,7 +19,9 @@ from nnframe.testing import state_checks as sc
 from nnframe.testing._common import LayerLike, layer_factory
 from nnframe.testing.strategies import (
     example_shape,
+    index_inputs,
     infer_input_shape,
+    input_indices,
     input_kinks,
     is_batch_independent,
     layer_inputs,
@@ -59,10 +61,11 @@ class LayerCheck:
     Parameters
     ----------
     function : callable
-        ``check_<property>(make_layer, x, *, seed)``.
+        ``check_<property>(make_layer, x, *, seed, dtype)``.
     inputs : str
         ``"wide"`` (batches to 32, values to 1e3), ``"smooth"`` (batches to 8, values to
         2, off the kinks) or ``"once"`` (independent of the input: run on one batch).
+        A layer taking integer indices gets indices in range for all three.
     dtypes : tuple of numpy.dtype
         The dtypes the layer is converted to, one hypothesis run each.
 
@@ -199,6 +202,17 @@ def _with_prototype(build: Callable[[], T], what: str) -> tuple[Callable[[], T],
     return build, first
 
 
+def _runner(
+    check: LayerCheck, build: Callable[[], Layer], dtype: np.dtype
+) -> Callable[[np.ndarray, int], None]:
+    # The test hypothesis runs: one check, one dtype (bound here, not in a loop's closure).
+    def run(x: np.ndarray, seed: int) -> None:
+        check.function(build, x, seed=seed, dtype=dtype)
+
+    run.__name__ = run.__qualname__ = check.name
+    return run
+
+
 def _run_layer_check(
     check: LayerCheck,
     build: Callable[[], Layer],
@@ -207,29 +221,36 @@ def _run_layer_check(
     max_examples: int,
 ) -> None:
     min_batch = 1 if is_batch_independent(prototype) else 2
+    count = input_indices(prototype)
     for dtype in check.dtypes:
         context = (
             f"while checking {_describe(prototype)} converted to {dtype}, on inputs of "
             f"shape (batch, {', '.join(map(str, shape))})"
         )
+        if count is not None:
+            context += f" of integer indices in [0, {count})"
         try:
-            if check.inputs == "once":
-                x = np.random.default_rng(0).uniform(-1, 1, (max(2, min_batch), *shape))
-                check.function(build, x.astype(dtype), seed=0)
-                continue
             options = _SMOOTH if check.inputs == "smooth" else _WIDE
-            kinks = input_kinks(prototype) if check.inputs == "smooth" else ()
-            inputs = layer_inputs(
-                shape, dtype, kinks, min_batch, int(options["max_batch"]),
-                bound=float(options["bound"]),
-            )
+            if check.inputs == "once":
+                generator = np.random.default_rng(0)
+                batch_shape = (max(2, min_batch), *shape)
+                if count is None:
+                    x = generator.uniform(-1, 1, batch_shape).astype(dtype)
+                else:
+                    x = generator.integers(0, count, batch_shape)
+                check.function(build, x, seed=0, dtype=dtype)
+                continue
+            if count is not None:
+                inputs = index_inputs(count, shape, min_batch, int(options["max_batch"]))
+            else:
+                kinks = input_kinks(prototype) if check.inputs == "smooth" else ()
+                inputs = layer_inputs(
+                    shape, dtype, kinks, min_batch, int(options["max_batch"]),
+                    bound=float(options["bound"]),
+                )
 
-            def run(x: np.ndarray, seed: int) -> None:
-                check.function(build, x, seed=seed)
-
-            run.__name__ = run.__qualname__ = check.name
             test = _settings(max_examples)(
-                given(x=inputs, seed=st.integers(0, 2**32 - 1))(run)
+                given(x=inputs, seed=st.integers(0, 2**32 - 1))(_runner(check, build, dtype))
             )
             test()
         except AssertionError as error:
@@ -250,8 +271,15 @@ def check_layer(
     its sub-layers, not from options: ``kinks`` (inputs kept off those of whatever sees
     the input first, for the gradient checks), ``stochastic`` (generators replayed so
     that repeated forwards match; compared in evaluation mode where a mask cannot match)
-    and ``batch_independent`` (False anywhere skips ``check_batch_independence`` and
-    draws batches of at least 2).
+    ``batch_independent`` (False anywhere skips ``check_batch_independence`` and draws
+    batches of at least 2) and ``differentiable_input``; and from the ``input_spec`` of
+    whatever sees the input first. A layer taking integer indices (``Embedding``, or a
+    model starting with one: its spec's ``indices``) gets integer inputs in range, the
+    layer converted to each dtype; when the input is not differentiable
+    (``differentiable_input = False`` on the layer or, for a container, its first
+    sub-layer), ``backward`` must return None and the checks leave out the input
+    gradient, while every check of the parameters' gradients (finite differences
+    included) runs as for any layer.
 
     The checks, in order (see :data:`LAYER_CHECKS` and each function's docstring):
     ``check_forward_shape_and_dtype``, ``check_input_unmodified``,
@@ -269,10 +297,10 @@ def check_layer(
         A layer (cloned for every check) or a function of no arguments that builds a new
         one on each call.
     input_shape : int, tuple of int or None, default None
-        The shape of one example, without the batch. None infers it: the first of the
-        layer and its sub-layers with an ``in_features``, ``num_features`` or
-        ``n_features`` attribute gives ``(that,)``; otherwise ``(3,)``. Pass it for
-        layers taking other shapes (``Flatten`` first, images).
+        The shape of one example, without the batch. None infers it from the declared
+        input specs (see :func:`~nnframe.testing.infer_input_shape`): ``(in_features,)``
+        for a Linear first, ``(3,)`` indices for an Embedding, otherwise ``(3,)``. Pass it
+        for layers taking other shapes (``Flatten`` first, images).
     max_examples : int, default 50
         Hypothesis examples per check and dtype. Checks that do not depend on the input
         (modes, discovery) run once.
@@ -300,6 +328,7 @@ def check_layer(
     >>> import nnframe as nf
     >>> check_layer(nf.Linear(3, 2, rng=0), max_examples=5)
     >>> check_layer(lambda: nf.Sequential(nf.Linear(4, 3, rng=0), nf.Tanh()), max_examples=5)
+    >>> check_layer(nf.Embedding(10, 4, rng=0), max_examples=5)
     """
     examples = _max_examples(max_examples)
     build, prototype = _with_prototype(layer_factory(make_layer), "layer")
