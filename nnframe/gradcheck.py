@@ -13,6 +13,7 @@ from nnframe.checks import non_negative, positive, real_array
 from nnframe.errors import ArgumentTypeError, DataError
 from nnframe.grad_mode import no_grad
 from nnframe.layers.base import Layer
+from nnframe.layers.spec import input_is_differentiable
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = [
@@ -298,6 +299,10 @@ def gradcheck(
     ``"<name> (frozen)"``, checks that ``.grad`` was left as it was. Generators of
     stochastic layers are replayed, so every evaluation sees the same random draws.
 
+    A layer whose input is not differentiable (``Embedding``'s integer indices, tagged
+    ``differentiable_input = False``, or a model that starts with one) is checked at
+    ``x`` as given, for its parameters only: its ``backward`` must return None.
+
     Parameters
     ----------
     layer : Layer
@@ -338,7 +343,8 @@ def gradcheck(
     rtol = non_negative(rtol, "gradcheck: rtol")
     model = copy.deepcopy(layer).astype(np.float64)
     model.clear_cache()
-    x64 = np.array(x, dtype=np.float64)
+    differentiable = input_is_differentiable(model)
+    x64 = np.array(x, dtype=np.float64 if differentiable else None)
     generator = as_generator(0 if rng is None else rng)
     random_states = [(g, copy.deepcopy(g.bit_generator.state)) for _, g in model.named_generators()]
 
@@ -357,7 +363,7 @@ def gradcheck(
     starting = {name: generator.standard_normal(p.shape) for name, p in named}
     for name, p in named:
         p.grad[...] = starting[name]
-    grad_x = np.asarray(model.backward(projection.copy(), input_grad=True))
+    grad_x = model.backward(projection.copy(), input_grad=differentiable)
 
     def objective() -> float:
         replay()
@@ -369,14 +375,18 @@ def gradcheck(
         for sub, seen in records
         for seen_x in seen
     )
-    input_near_kink = _near_kinks(x64, model.kinks, eps) | inner_near_kink
     batch = x64.shape[0] if x64.ndim else None
-    rows = [
-        compare_gradients(
-            "input", grad_x, numeric_gradient(objective, x64, eps),
-            raw=None, near_kink=input_near_kink, batch=batch, atol=atol, rtol=rtol,
-        )
-    ]
+    if differentiable:
+        input_near_kink = _near_kinks(x64, model.kinks, eps) | inner_near_kink
+        rows = [
+            compare_gradients(
+                "input", np.asarray(grad_x), numeric_gradient(objective, x64, eps),
+                raw=None, near_kink=input_near_kink, batch=batch, atol=atol, rtol=rtol,
+            )
+        ]
+    else:
+        input_near_kink = np.asarray(inner_near_kink)
+        rows = []  # backward(input_grad=False) returns None: there is no input gradient
     param_near_kink = bool(np.any(input_near_kink))
     for name, p in named:
         # A frozen parameter must get no gradient: its expected change is zero.
@@ -405,12 +415,13 @@ def _first_failing_child(
     seen: list[tuple[str, Layer, np.ndarray]] = []
     for name, child in probe.named_children():
         def recording(h: np.ndarray, _name: str = name, _child: Layer = child) -> np.ndarray:
-            seen.append((_name, _child, np.array(h, dtype=np.float64)))
+            as_float = input_is_differentiable(_child)
+            seen.append((_name, _child, np.array(h, dtype=np.float64 if as_float else None)))
             return type(_child).forward(_child, h)
 
         child.__dict__["forward"] = recording
     with no_grad():
-        probe.forward(np.array(x, dtype=np.float64))
+        probe.forward(np.array(x, dtype=np.float64 if input_is_differentiable(probe) else None))
     for _, child in probe.named_children():
         del child.__dict__["forward"]
     for name, child, h in seen:

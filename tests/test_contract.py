@@ -56,7 +56,9 @@ LAYERS = [
     ),
     (
         "Residual",
-        lambda: nf.Residual(nf.Sequential(nf.Linear(3, 3, rng=0), nf.ReLU(), nf.Linear(3, 3, rng=1))),
+        lambda: nf.Residual(
+            nf.Sequential(nf.Linear(3, 3, rng=0), nf.ReLU(), nf.Linear(3, 3, rng=1))
+        ),
         None,
     ),
     ("Residual-shortcut", lambda: nf.Residual(nf.Tanh(), nf.Linear(3, 3, rng=0)), (3,)),

@@ -38,12 +38,12 @@ def test_requires_grad_is_a_validated_bool():
     p = nf.Parameter(np.zeros(2))
     assert p.requires_grad is True
     for bad in ("yes", 1, None):
-        with pytest.raises(ArgumentTypeError, match="Parameter.requires_grad must be a bool"):
+        with pytest.raises(ArgumentTypeError, match=r"Parameter\.requires_grad must be a bool"):
             p.requires_grad = bad
         assert p.requires_grad is True
     with pytest.raises(ArgumentTypeError, match="Parameter: requires_grad"):
         nf.Parameter(np.zeros(2), requires_grad=0)
-    with pytest.raises(ArgumentTypeError, match="requires_grad_: requires_grad must be a bool"):
+    with pytest.raises(ArgumentTypeError, match=r"requires_grad_: requires_grad must be a bool"):
         nf.Linear(2, 2).requires_grad_("no")
     assert "requires_grad=False" in repr(nf.Parameter(np.zeros(1), requires_grad=False))
 

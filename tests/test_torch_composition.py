@@ -59,7 +59,9 @@ def torch_model():
     return nn.Sequential(
         nn.Linear(5, 6),
         TorchConcat(
-            TorchResidual(nn.Sequential(nn.LayerNorm(6), nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 6))),
+            TorchResidual(
+                nn.Sequential(nn.LayerNorm(6), nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 6))
+            ),
             TorchResidual(nn.Sequential(nn.Linear(6, 4), nn.ReLU()), shortcut=nn.Linear(6, 4)),
         ),
         nn.LayerNorm(10),

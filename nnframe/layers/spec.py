@@ -13,7 +13,7 @@ from nnframe.errors import ArgumentError, DTypeError, IndexOutOfRangeError, Shap
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
 
-__all__ = ["InputSpec", "check_grad", "input_index_count"]
+__all__ = ["InputSpec", "check_grad", "input_index_count", "input_is_differentiable"]
 
 
 def _resolve(layer: Layer, value: int | str | None) -> Any:
@@ -240,6 +240,25 @@ def input_index_count(layer: Layer) -> int | None:
         return spec.index_count(layer)
     children = layer.named_children()
     return input_index_count(children[0][1]) if children else None
+
+
+def input_is_differentiable(layer: Layer) -> bool:
+    """Return whether the output is a differentiable function of the input.
+
+    False when the layer or, for a container, its first sub-layer (recursively) is
+    tagged ``differentiable_input = False`` (``Embedding``: integer indices). Gradient
+    checks then leave out the input gradient and keep every parameter's.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> input_is_differentiable(nf.Sequential(nf.Embedding(10, 4, rng=0), nf.ReLU()))
+    False
+    """
+    if not layer.differentiable_input:
+        return False
+    children = layer.named_children()
+    return input_is_differentiable(children[0][1]) if children else True
 
 
 def check_grad(layer: Layer, grad_y: object, output: np.ndarray) -> np.ndarray:

@@ -21,8 +21,7 @@ import numpy.typing as npt
 
 from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
-from nnframe.gradcheck import GradcheckReport, compare_gradients, gradcheck, numeric_gradient
-from nnframe.layers.base import Layer
+from nnframe.gradcheck import gradcheck
 from nnframe.testing._common import (
     LayerLike,
     assert_close,
@@ -57,7 +56,6 @@ __all__ = [
     "check_gradients_accumulate",
     "check_input_unmodified",
     "check_no_grad_leaves_no_cache",
-    "parameter_gradcheck",
 ]
 
 
@@ -482,10 +480,8 @@ def check_gradients(
     name = "check_gradients"
     layer = fresh_layer(layer_factory(make_layer), np.dtype(np.float64))
     perturb(layer, seeded_rng(seed))
-    if input_is_differentiable(layer):
-        report = gradcheck(layer, np.asarray(x, dtype=np.float64), rng=seed)
-    else:
-        report = parameter_gradcheck(layer, x, rng=seed)
+    as_float = input_is_differentiable(layer)
+    report = gradcheck(layer, np.asarray(x, dtype=np.float64 if as_float else None), rng=seed)
     if report.ok:
         return
     row = next(row for row in report.rows if row.status == "BAD")
@@ -494,58 +490,4 @@ def check_gradients(
         name,
         f"for {row.name} at {index}: analytic {row.analytic:.6g}, numeric "
         f"{row.numeric:.6g}; {row.diagnosis}\n{report}",
-    )
-
-
-def parameter_gradcheck(
-    layer: Layer,
-    x: np.ndarray,
-    *,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-4,
-    rng: int = 0,
-) -> GradcheckReport:
-    """:func:`nnframe.gradcheck` for the parameters only, at an input left as it is.
-
-    For layers whose input is not differentiable (integer indices): the same scalar
-    (``sum(r * forward(x))`` for a seeded random ``r``), the same check on top of random
-    starting gradients (so an overwrite instead of ``+=`` fails), the same tolerances and
-    report, without an input row. Runs on a float64 copy; ``layer`` is left untouched.
-
-    Examples
-    --------
-    >>> import numpy as np, nnframe as nf
-    >>> parameter_gradcheck(nf.Embedding(5, 2, rng=0), np.array([[0, 4, 4]])).ok
-    True
-    """
-    model = layer.clone().astype(np.float64)
-    model.clear_cache()
-    generator = seeded_rng(rng)
-    replay = replayer(model)
-    replay()
-    y = model.forward(x)
-    projection = generator.standard_normal(np.shape(y))
-    named = model.named_parameters()
-    starting = {path: generator.standard_normal(p.shape) for path, p in named}
-    for path, p in named:
-        p.grad[...] = starting[path]
-    model.backward(projection.copy())
-
-    def objective() -> float:
-        replay()
-        with no_grad():
-            return float(np.sum(model.forward(x) * projection))
-
-    batch = x.shape[0] if x.ndim else None
-    rows = [
-        compare_gradients(
-            path, p.grad - starting[path], numeric_gradient(objective, p.value, eps),
-            raw=p.grad.copy(), near_kink=False, batch=batch, atol=atol, rtol=rtol,
-        )
-        for path, p in named
-    ]
-    text = repr(layer)
-    return GradcheckReport(
-        text if "\n" not in text else type(layer).__name__, rows, eps, atol, rtol
     )

@@ -29,7 +29,7 @@ from hypothesis.extra.numpy import arrays
 
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.layers.base import Layer
-from nnframe.layers.spec import input_index_count
+from nnframe.layers.spec import input_index_count, input_is_differentiable
 from nnframe.losses import Loss
 
 __all__ = [
@@ -136,26 +136,6 @@ def input_indices(layer: Layer) -> int | None:
     True
     """
     return input_index_count(layer)
-
-
-def input_is_differentiable(layer: Layer) -> bool:
-    """Return whether the output is a differentiable function of the input.
-
-    False when the layer or, for a container, its first sub-layer (recursively) is
-    tagged ``differentiable_input = False`` (``Embedding``: integer indices). The checks
-    then test that ``backward`` returns None and leave out the input gradient, keeping
-    every check of the parameters' gradients.
-
-    Examples
-    --------
-    >>> import nnframe as nf
-    >>> input_is_differentiable(nf.Sequential(nf.Embedding(10, 4, rng=0), nf.ReLU()))
-    False
-    """
-    if not layer.differentiable_input:
-        return False
-    children = layer.named_children()
-    return input_is_differentiable(children[0][1]) if children else True
 
 
 def is_batch_independent(layer: Layer) -> bool:

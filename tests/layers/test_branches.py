@@ -108,7 +108,9 @@ def test_concat_on_another_axis(rng, axis):
     "make",
     [
         lambda: nf.Residual(nf.Sequential(nf.Linear(3, 3, rng=0), nf.Tanh())),
-        lambda: nf.Residual(nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU()), nf.Linear(3, 4, rng=1)),
+        lambda: nf.Residual(
+            nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU()), nf.Linear(3, 4, rng=1)
+        ),
         lambda: nf.Concat(nf.Linear(3, 2, rng=0), nf.Sequential(nf.Linear(3, 2, rng=1), nf.Tanh())),
         lambda: nf.Sequential(
             nf.Linear(3, 4, rng=0),

@@ -20,7 +20,6 @@ from nnframe.testing import (
     check_layer,
     strategies,
 )
-from nnframe.testing.checks import parameter_gradcheck
 
 EXAMPLES = 10
 
@@ -129,12 +128,17 @@ def test_the_first_sub_layer_decides_the_input_kind():
     assert strategies.input_indices(nf.Sequential()) is None
 
 
-def test_parameter_gradcheck_reports_only_the_parameters():
+def test_gradcheck_reports_only_the_parameters_of_an_index_input():
     x = np.array([[0, 3, 3]])
-    report = parameter_gradcheck(nf.Embedding(4, 2, rng=0), x)
+    report = nf.gradcheck(nf.Embedding(4, 2, rng=0), x)
     assert report.ok and [row.name for row in report.rows] == ["weight"]
-    bad = parameter_gradcheck(WrongRowEmbedding(4, 2, rng=0), x)
+    bad = nf.gradcheck(WrongRowEmbedding(4, 2, rng=0), x)
     assert not bad.ok and "BAD weight" in str(bad)
+    model = nf.Sequential(WrongRowEmbedding(4, 2, rng=0), nf.Flatten(), nf.Linear(6, 1, rng=0))
+    report = nf.gradcheck(model, x)
+    assert "first layer whose own check fails: [0]" in str(report)
+
+
 
 
 @settings(deadline=None)
