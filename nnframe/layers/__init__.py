@@ -13,6 +13,7 @@ from nnframe.layers.activations import (
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.containers import Sequential
 from nnframe.layers.linear import Linear
+from nnframe.layers.normalization import LayerNorm
 from nnframe.layers.regularization import BatchNorm1d, Dropout
 from nnframe.layers.reshape import Flatten
 from nnframe.layers.spec import InputSpec
@@ -27,6 +28,7 @@ __all__ = [
     "Identity",
     "InputSpec",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "ReLU",
