@@ -213,7 +213,12 @@ def _dtype(value: object) -> np.dtype:
     return float_dtype(value, "LayerNorm: dtype")
 
 
-_FIXED = attrs.setters.frozen  # the parameters were built from these: they cannot change
+def _fixed(instance: object, attribute: attrs.Attribute[object], value: object) -> object:
+    # The parameters were built from these: changing one later would leave them behind.
+    raise ArgumentError(
+        f"LayerNorm: {attribute.alias} is fixed when the layer is built (its parameters are "
+        f"built from it); build a new LayerNorm instead of setting it to {value!r}"
+    )
 
 
 @register
@@ -274,12 +279,12 @@ class LayerNorm(Layer):
 
     input_spec = InputSpec(min_ndim=2, dtype="dtype")  # the trailing shape: forward
 
-    normalized_shape: tuple[int, ...] = field(converter=_normalized_shape, on_setattr=_FIXED)
+    normalized_shape: tuple[int, ...] = field(converter=_normalized_shape, on_setattr=_fixed)
     eps: float = field(default=1e-5, converter=_eps)
     elementwise_affine: bool = field(
-        default=True, converter=_elementwise_affine, on_setattr=_FIXED
+        default=True, converter=_elementwise_affine, on_setattr=_fixed
     )
-    has_bias: bool = field(default=True, converter=_bias, alias="bias", on_setattr=_FIXED)
+    has_bias: bool = field(default=True, converter=_bias, alias="bias", on_setattr=_fixed)
     dtype: np.dtype = field(default=np.float32, converter=_dtype, kw_only=True)
     weight: Parameter | None = field(init=False, repr=False)
     bias: Parameter | None = field(init=False, repr=False)
