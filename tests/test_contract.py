@@ -40,6 +40,7 @@ LAYERS = [
     ("Dropout", build("Dropout", 0.3, rng=0), None),  # stochastic: masks replayed
     ("BatchNorm1d", build("BatchNorm1d", 3), None),  # batch-dependent
     ("Embedding", build("Embedding", 10, 4, rng=0), None),  # integer indices in, no input grad
+    ("LayerNorm", build("LayerNorm", (2, 3)), (2, 3)),  # two normalised axes: shape given
     (
         "Sequential",
         lambda: nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU(), nf.Linear(4, 2, rng=1), nf.Tanh()),

@@ -16,6 +16,7 @@ from nnframe.layers.containers import Sequential
 from nnframe.layers.embedding import Embedding
 from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
+from nnframe.layers.normalization import LayerNorm
 from nnframe.layers.regularization import BatchNorm1d, Dropout
 from nnframe.layers.reshape import Flatten
 from nnframe.layers.spec import InputSpec
@@ -33,6 +34,7 @@ __all__ = [
     "Identity",
     "InputSpec",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "ReLU",
