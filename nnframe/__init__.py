@@ -17,7 +17,7 @@ from nnframe.layers import *  # noqa: F403  every public layer, listed once: in 
 from nnframe.layers import registry
 from nnframe.layers.registry import register
 from nnframe.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
-from nnframe.models import mlp
+from nnframe.models import mlp, resmlp
 from nnframe.optim import (
     SGD,
     Adam,
@@ -78,6 +78,7 @@ __all__ = [
     "no_grad",
     "optim",
     "register",
+    "resmlp",
     "registry",
     "save",
     "save_weights",

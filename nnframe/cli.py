@@ -29,8 +29,8 @@ from nnframe.errors import (
     one_line,
 )
 from nnframe.grad_mode import no_grad
-from nnframe.layers import Layer
-from nnframe.models import ACTIVATIONS, mlp
+from nnframe.layers import Layer, Sequential
+from nnframe.models import ACTIVATIONS, mlp, resmlp
 from nnframe.training import Callback, Trainer
 from nnframe.training.history import figure_file
 
@@ -51,6 +51,16 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more; got {text!r}")
+    return value
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -91,20 +101,30 @@ def _parser() -> _Parser:
         "train",
         help="train an MLP on a data set and report held-out results",
         description=(
-            "Train a multi-layer perceptron on a bundled data set "
+            "Train a multi-layer perceptron (or a residual MLP) on a bundled data set "
             f"({', '.join(datasets.NAMES)}) or a CSV file, then report the held-out "
-            "test results. With no options: the digits data set."
+            "test results. With no options: an MLP on the digits data set."
         ),
     )
     train.add_argument("--data", default="digits", help="bundled name or PATH.csv (default digits)")
     train.add_argument("--target", help="target column of a CSV file (default: the last)")
     train.add_argument(
-        "--hidden", type=_hidden_sizes, default=[256],
-        help="hidden layer sizes, comma-separated, e.g. 64,32 (default 256)",
+        "--model", choices=("mlp", "resmlp"), default="mlp",
+        help="mlp: Linear and activation layers (default); resmlp: pre-norm residual blocks "
+        "(nnframe.resmlp)",
+    )
+    train.add_argument(
+        "--hidden", type=_hidden_sizes, default=None,
+        help="mlp: hidden layer sizes, comma-separated, e.g. 64,32 (default 256); resmlp: "
+        "the width of the residual stream (default 128)",
+    )
+    train.add_argument(
+        "--blocks", type=_non_negative_int, default=2,
+        help="resmlp: the number of residual blocks (default 2)",
     )
     train.add_argument(
         "--activation", choices=sorted(ACTIVATIONS), default="relu",
-        help="hidden activation (default relu)",
+        help="mlp: hidden activation (default relu)",
     )
     train.add_argument("--epochs", type=_positive(int), default=60, help="default 60")
     train.add_argument("--batch-size", type=_positive(int), default=64, help="default 64")
@@ -172,12 +192,7 @@ def _train(args: argparse.Namespace) -> int:
     data = datasets.load(args.data, target=args.target, test_size=args.test_size, rng=args.seed)
     outputs = data.n_outputs
     loss, output_activation = _loss_for(data.task)
-    model = mlp(
-        [data.n_features, *args.hidden, outputs],
-        hidden_activation=args.activation,
-        output_activation=output_activation,
-        rng=args.seed,
-    )
+    model = _build_model(args, data.n_features, outputs, output_activation)
     optimizer_class, settings = OPTIMIZERS[args.optimizer]
     if args.lr is not None:
         settings = {**settings, "lr": args.lr}
@@ -189,7 +204,7 @@ def _train(args: argparse.Namespace) -> int:
         f"{len(data.x_test)} test examples, {data.n_features} features"
         + (f", {data.n_classes} classes" if data.task != "regression" else "")
     )
-    print(f"model: {' -> '.join(repr(layer) for layer in model)}")
+    print(f"model: {' -> '.join(_one_line(layer) for layer in model)}")
     print(f"training: {args.epochs} epochs, batch {args.batch_size}, {args.optimizer} {settings}")
     bars = not args.no_progress and sys.stderr.isatty()
     history = trainer.fit(
@@ -213,6 +228,41 @@ def _train(args: argparse.Namespace) -> int:
         io.save(model, args.out, metadata={PREPROCESSING_KEY: record.to_json()})
         print(f"model saved to {args.out}")
     return 0
+
+
+def _build_model(
+    args: argparse.Namespace, n_features: int, outputs: int, output_activation: str | None
+) -> Sequential:
+    if args.model == "mlp":
+        hidden = [256] if args.hidden is None else args.hidden
+        return mlp(
+            [n_features, *hidden, outputs],
+            hidden_activation=args.activation,
+            output_activation=output_activation,
+            rng=args.seed,
+        )
+    if args.hidden is not None and len(args.hidden) != 1:
+        raise UsageError(
+            "nnframe train: error: --hidden takes one width for --model resmlp (every block "
+            f"keeps it); got {','.join(map(str, args.hidden))} (see nnframe train --help)"
+        )
+    return resmlp(
+        n_features,
+        outputs,
+        width=128 if args.hidden is None else args.hidden[0],
+        blocks=args.blocks,
+        output_activation=output_activation,
+        rng=args.seed,
+    )
+
+
+def _one_line(layer: Layer) -> str:
+    """A layer on one line: its repr, or its children's, for a container."""
+    children = layer.named_children()
+    if not children:
+        return repr(layer)
+    inner = " -> ".join(_one_line(child) for _, child in children)
+    return inner if isinstance(layer, Sequential) else f"{type(layer).__name__}({inner})"
 
 
 def _check_out(out: str) -> None:

@@ -1,4 +1,4 @@
-"""Ready-made model builders: ``mlp``, the course's L-layer network in one call."""
+"""Ready-made model builders: ``mlp`` (the course's L-layer network) and ``resmlp``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from nnframe import init as initializers
-from nnframe.checks import float_dtype, positive_int
+from nnframe.checks import float_dtype, non_negative_int, positive_int
 from nnframe.errors import ArgumentError, ArgumentTypeError
-from nnframe.layers import Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
+from nnframe.layers import Layer, LayerNorm, Linear, ReLU, Residual, Sequential, Sigmoid, Tanh
 from nnframe.rng import RNGLike, as_generator
 
-__all__ = ["ACTIVATIONS", "mlp"]
+__all__ = ["ACTIVATIONS", "mlp", "resmlp"]
 
 ACTIVATIONS: dict[str, Callable[[], Layer]] = {
     "relu": ReLU,
@@ -22,12 +22,14 @@ ACTIVATIONS: dict[str, Callable[[], Layer]] = {
 }
 
 
-def _activation(name: str | None, argument: str) -> Callable[[], Layer] | None:
+def _activation(
+    name: str | None, argument: str, owner: str = "mlp"
+) -> Callable[[], Layer] | None:
     if name is None:
         return None
     if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ArgumentError(
-            f"mlp: {argument} must be one of {sorted(ACTIVATIONS)} or None; got {name!r}"
+            f"{owner}: {argument} must be one of {sorted(ACTIVATIONS)} or None; got {name!r}"
         )
     return ACTIVATIONS[name]
 
@@ -98,4 +100,94 @@ def mlp(
         make = output if last else hidden
         if make is not None:
             model.append(make())
+    return model
+
+
+def resmlp(
+    n_features: int,
+    n_outputs: int,
+    *,
+    width: int = 128,
+    blocks: int = 2,
+    expansion: int = 2,
+    output_activation: str | None = None,
+    rng: RNGLike = None,
+    dtype: np.typing.DTypeLike = np.float32,
+) -> Sequential:
+    """Build a residual MLP of pre-norm blocks: ``x + Linear(ReLU(Linear(LayerNorm(x))))``.
+
+    ``Linear(n_features -> width)``, then ``blocks`` residual blocks, each
+    ``Residual(Sequential(LayerNorm(width), Linear(width -> expansion * width), ReLU(),
+    Linear(expansion * width -> width)))``, then ``LayerNorm(width)`` and
+    ``Linear(width -> n_outputs)``: the pre-norm layout of transformer blocks (Xiong et
+    al., 2020), which keeps an identity path from the input to the head.
+
+    Parameters
+    ----------
+    n_features : int
+        Size of each input example.
+    n_outputs : int
+        Size of each output: classes, or 1.
+    width : int, default 128
+        The width of the residual stream.
+    blocks : int, default 2
+        The number of residual blocks (0 for none).
+    expansion : int, default 2
+        The hidden width of each block, as a multiple of ``width``.
+    output_activation : str or None, default None
+        An activation after the last Linear (see ``ACTIVATIONS``); None leaves logits.
+    rng : None, int or numpy.random.Generator
+        One Generator initialises every Linear, first to last.
+    dtype : float dtype, default numpy.float32
+
+    Returns
+    -------
+    Sequential
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> model = nf.resmlp(64, 10, width=32, blocks=1, rng=0)
+    >>> model
+    Sequential(
+      (0): Linear(64 -> 32)
+      (1): Residual(
+        (block): Sequential(
+          (0): LayerNorm((32,), eps=1e-05, elementwise_affine=True)
+          (1): Linear(32 -> 64)
+          (2): ReLU()
+          (3): Linear(64 -> 32)
+        )
+      )
+      (2): LayerNorm((32,), eps=1e-05, elementwise_affine=True)
+      (3): Linear(32 -> 10)
+    )
+    """
+    n_features = positive_int(n_features, "resmlp: n_features")
+    n_outputs = positive_int(n_outputs, "resmlp: n_outputs")
+    width = positive_int(width, "resmlp: width")
+    blocks = non_negative_int(blocks, "resmlp: blocks")
+    expansion = positive_int(expansion, "resmlp: expansion")
+    output = _activation(output_activation, "output_activation", "resmlp")
+    float_dtype(dtype, "resmlp: dtype")
+    generator = as_generator(rng, name="resmlp: rng")
+
+    def linear(fan_in: int, fan_out: int) -> Linear:
+        return Linear(fan_in, fan_out, rng=generator, dtype=dtype)
+
+    # LayerNorm's __init__ is made by attrs, with converters, behind @nnframe.layer, which
+    # mypy cannot see through: call it as the callable it is.
+    layer_norm: Callable[..., Layer] = LayerNorm
+
+    model = Sequential(linear(n_features, width))
+    inner = width * expansion
+    for _ in range(blocks):
+        block = Sequential(
+            layer_norm(width, dtype=dtype), linear(width, inner), ReLU(), linear(inner, width)
+        )
+        model.append(Residual(block))
+    model.append(layer_norm(width, dtype=dtype))
+    model.append(linear(width, n_outputs))
+    if output is not None:
+        model.append(output())
     return model

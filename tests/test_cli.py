@@ -41,6 +41,17 @@ def test_train_on_a_small_csv_prints_the_held_out_accuracy(tmp_path, capsys):
     assert plot.stat().st_size > 1000
 
 
+def test_train_resmlp_on_digits_reaches_97_percent(tmp_path, capsys):
+    out_file = tmp_path / "resmlp.safetensors"
+    assert main(["train", "--model", "resmlp", "--no-progress", "--out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "model: Linear(64 -> 128) -> Residual(LayerNorm(" in out
+    accuracy = float(out.split("test accuracy: ")[1].split()[0])
+    assert accuracy >= 0.97, out
+    assert main(["evaluate", str(out_file), "--data", "digits"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
 def test_train_regression_reports_the_mean_squared_error(tmp_path, capsys):
     path = tmp_path / "line.csv"
     path.write_text("x,y\n" + "".join(f"{i / 10},{i / 5 + 0.25}\n" for i in range(60)))
@@ -60,6 +71,9 @@ def test_train_regression_reports_the_mean_squared_error(tmp_path, capsys):
         (["train", "--data", "mnist"], "mnist"),
         (["train", "--data", "/no/such/file.csv"], "file.csv"),
         (["train", "--data", "iris", "--test-size", "1.5"], "test_size"),
+        (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+        (["train", "--model", "resmlp", "--hidden", "64,32"], "one width for --model resmlp"),
+        (["train", "--model", "resmlp", "--blocks", "-1"], "--blocks: must be 0 or more"),
     ],
 )
 def test_bad_flags_and_files_exit_2_with_one_line(argv, fragment, capsys):
