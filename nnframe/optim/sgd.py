@@ -124,8 +124,9 @@ class SGD(Optimizer):
         if flat is not None and flat.intact and not (freezing_used() and self._any_frozen()):
             axpy(scale, flat.grads, flat.values)  # flat.grads settles gradients marked zero
             return
+        frozen_possible = freezing_used()
         for p in self.params:
-            if p.requires_grad:
+            if not frozen_possible or p.requires_grad:
                 axpy(scale, p.grad, p.value)
 
     def _any_frozen(self) -> bool:
