@@ -80,15 +80,6 @@ class InputSpec:
     dtype: str | None = None
     indices: int | str | None = attrs.field(default=None, kw_only=True)
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> InputSpec:
-        # A spec of integer indices is an instance of a subclass with its own ``check``,
-        # so that the check of float input, which every layer runs on every call, does not
-        # even test for indices. Unpickling and copying call __new__ without arguments and
-        # keep the class.
-        if kwargs and cls in (InputSpec, _IndexSpec):
-            cls = InputSpec if kwargs.get("indices") is None else _IndexSpec
-        return object.__new__(cls)
-
     def __attrs_post_init__(self) -> None:
         if self.indices is not None and self.dtype is not None:
             raise ArgumentError(
@@ -128,7 +119,9 @@ class InputSpec:
         dtype = array.dtype
         if self.dtype is not None:
             target = getattr(layer, self.dtype)
-        elif dtype.kind == "f" or self.indices is not None:  # indices: _IndexSpec checked them
+        elif self.indices is not None:
+            return self._checked_indices(layer, array)
+        elif dtype.kind == "f":
             return array
         else:
             target = DEFAULT_DTYPE
@@ -137,6 +130,29 @@ class InputSpec:
     def index_count(self, layer: Layer) -> int | None:
         """Return the number of valid indices for ``layer`` (None for a spec of real input)."""
         return None if self.indices is None else int(_resolve(layer, self.indices))
+
+    def _checked_indices(self, layer: Layer, array: np.ndarray) -> np.ndarray:
+        # Integers only, kept as they are; one min and one max (unsigned indices cannot be
+        # negative), and the message only when they fail.
+        if array.dtype.kind not in "iu":
+            raise DTypeError(f"{layer!r}: expected integer indices; got {array.dtype}")
+        count = _resolve(layer, self.indices)
+        if array.size and (
+            (array.dtype.kind == "i" and array.min() < 0) or array.max() >= count
+        ):
+            self._out_of_range(layer, array, count)
+        return array
+
+    def _out_of_range(self, layer: Layer, array: np.ndarray, count: int) -> None:
+        bad = (array < 0) | (array >= count)
+        position = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), array.shape))
+        others = int(np.count_nonzero(bad)) - 1
+        more = f" (and {others} more)" if others else ""
+        name = f" ({self.indices} = {count})" if isinstance(self.indices, str) else ""
+        raise IndexOutOfRangeError(
+            f"{layer!r}: index {array[position]} at position {position} of the input is out "
+            f"of range{more}; expected indices in [0, {count}){name}"
+        )
 
     def _fail(self, layer: Layer, array: np.ndarray) -> None:
         if array.ndim == 0 and self.min_ndim == 1:
@@ -186,46 +202,9 @@ class InputSpec:
             else:
                 more.append("...")
             text += f", or {format_shape(tuple(more))} with more axes"
+        if self.indices is not None:
+            text += f", of integer indices in [0, {_resolve(layer, self.indices)})"
         return text
-
-
-class _IndexSpec(InputSpec):
-    # An InputSpec with ``indices``: InputSpec(indices=...) makes one (see __new__).
-
-    __slots__ = ()
-
-    def check(self, layer: Layer, x: object) -> np.ndarray:
-        array = owned_real_array(layer, x, "the input")
-        if array.dtype.kind not in "iu":
-            raise DTypeError(f"{layer!r}: expected integer indices; got {array.dtype}")
-        array = InputSpec.check(self, layer, array)  # the shape, as for any input
-        count = _resolve(layer, self.indices)
-        # One min and one max (unsigned indices cannot be negative); the message only
-        # when they fail.
-        if array.size and (
-            (array.dtype.kind == "i" and array.min() < 0) or array.max() >= count
-        ):
-            self._out_of_range(layer, array, count)
-        return array
-
-    def _out_of_range(self, layer: Layer, array: np.ndarray, count: int) -> None:
-        bad = (array < 0) | (array >= count)
-        position = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), array.shape))
-        others = int(np.count_nonzero(bad)) - 1
-        more = f" (and {others} more)" if others else ""
-        name = f" ({self.indices} = {count})" if isinstance(self.indices, str) else ""
-        raise IndexOutOfRangeError(
-            f"{layer!r}: index {array[position]} at position {position} of the input is out "
-            f"of range{more}; expected indices in [0, {count}){name}"
-        )
-
-    def describe(self, layer: Layer) -> str:
-        count = _resolve(layer, self.indices)
-        return f"{InputSpec.describe(self, layer)}, of integer indices in [0, {count})"
-
-    def __repr__(self) -> str:
-        text = InputSpec.__repr__(self)
-        return "InputSpec" + text[text.index("(") :]
 
 
 def input_index_count(layer: Layer) -> int | None:

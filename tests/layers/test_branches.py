@@ -117,8 +117,12 @@ def test_concat_on_another_axis(rng, axis):
             nf.Concat(nf.Residual(nf.Sequential(nf.Linear(4, 4, rng=1), nf.Tanh())), nf.ReLU()),
             nf.Linear(8, 2, rng=2),
         ),
+        lambda: nf.Concat(
+            nf.Residual(nf.Sequential(nf.LayerNorm(3), nf.Linear(3, 3, rng=0), nf.ReLU())),
+            nf.Sequential(nf.Linear(3, 2, rng=1), nf.LayerNorm(2), nf.Tanh()),
+        ),
     ],
-    ids=["residual", "residual-shortcut", "concat", "nested"],
+    ids=["residual", "residual-shortcut", "concat", "nested", "layernorm-inside"],
 )
 def test_check_layer_passes(make):
     check_layer(make, max_examples=15)
