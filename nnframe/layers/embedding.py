@@ -113,6 +113,11 @@ class Embedding(Layer):
     naming it and its position. The cache is the indices; a frozen ``weight``
     (``requires_grad = False``) makes ``backward`` do no work at all.
 
+    With a ``padding_idx``, the gradient is on purpose not the derivative: the padding
+    row's output does change with the row, but it gets no gradient. A finite-difference
+    check (``check_layer``, ``gradcheck``) therefore reports that row whenever the input
+    holds the padding index; check such a layer on inputs without it.
+
     Examples
     --------
     >>> import numpy as np, nnframe as nf
