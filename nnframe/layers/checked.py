@@ -69,9 +69,10 @@ def checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
                 through = fused.claim(grad_y, output, self.link)
                 if through is not None:
                     self._cache = self._output = None
+                    grad_x = through if wanted else None
                     if self._backward_hooks:
-                        run_hooks(self, self._backward_hooks, "backward", grad_y, through)
-                    return through if wanted else None
+                        run_hooks(self, self._backward_hooks, "backward", grad_y, grad_x)
+                    return grad_x
             grad_y = check_grad(self, grad_y, output)
         self.needs_input_grad = wanted
         _backward.depth = depth + 1

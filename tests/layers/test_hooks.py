@@ -153,3 +153,21 @@ def test_a_hook_that_is_not_callable_is_refused(hook):
     with pytest.raises(ArgumentTypeError, match="register_backward_hook: hook must be callable"):
         layer.register_backward_hook(hook)
     assert not layer._forward_hooks and not layer._backward_hooks
+
+
+def test_backward_hook_of_a_layer_taking_a_fused_gradient(rng):
+    # BCELoss hands the Sigmoid that made the prediction its input gradient directly.
+    model = nf.Sequential(nf.Linear(3, 1, rng=0), nf.Sigmoid())
+    seen = []
+    model[1].register_backward_hook(lambda layer, grad_y, grad_x: seen.append(grad_x))
+    loss = nf.BCELoss()
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    target = np.array([[1.0], [0.0], [1.0], [0.0]], dtype=np.float32)
+    loss(model(x), target)
+    model.backward(loss.backward())
+    [grad_x] = seen
+    np.testing.assert_allclose(grad_x, (model[1].clone()(model[0].clone()(x)) - target) / 4,
+                               rtol=1e-5)
+    loss(model[1](np.ones((4, 1), dtype=np.float32)), target)
+    assert model[1].backward(loss.backward()) is None  # called directly: not asked for
+    assert seen[-1] is None
