@@ -24,10 +24,12 @@ class Cached:
     def save_for_backward(self, **arrays: Any) -> None:
         """Cache arrays for ``backward``, replacing any older cache.
 
-        Under ``nnframe.no_grad()`` nothing is stored (and any older cache is dropped),
-        so inference keeps no activations alive.
+        Under ``nnframe.no_grad()`` nothing is stored and an older cache is left as it
+        is: inference keeps no activations alive, and an evaluation under ``no_grad()``
+        between a loss and its backward does not disturb the pass backward goes through.
         """
-        self._cache = arrays if is_grad_enabled() else None
+        if is_grad_enabled():
+            self._cache = arrays
 
     def saved(self, *names: str) -> Any:
         """Fetch cached arrays by name and release the cache.

@@ -46,6 +46,14 @@ class CacheMissError(NnframeError, RuntimeError):
     """``backward`` was called without a cached ``forward`` pass to go back through."""
 
 
+class StaleCacheError(NnframeError, RuntimeError):
+    """``backward`` got a loss's gradient for an output the layer's cache no longer holds.
+
+    The model ran forward again between the loss and backward (an evaluation outside
+    ``nnframe.no_grad()``), so the cached activations belong to another pass.
+    """
+
+
 class StateDictError(NnframeError, ValueError):
     """A state dict does not match the model: missing or unexpected names, shapes, dtypes."""
 

@@ -12,6 +12,7 @@ from nnframe import fused, targets
 from nnframe.cache import Cached
 from nnframe.checks import format_shape, owned_real_array
 from nnframe.errors import ArgumentError, DataError, ShapeError
+from nnframe.lineage import install_lineage
 
 __all__ = [
     "INPUT_KINDS",
@@ -95,6 +96,7 @@ class Loss(Cached):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        install_lineage(cls)  # backward notes which prediction its gradient is for
         # A typo in a tag would make a test kit silently skip checks; fail loudly instead.
         if cls.input_kind not in INPUT_KINDS:
             raise ArgumentError(

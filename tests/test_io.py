@@ -198,7 +198,7 @@ def test_dropout_is_rebuilt_with_a_fresh_generator_from_its_saved_seed(tmp_path)
     # A Generator is not an int seed: the file records None.
     assert nf.registry.layer_to_spec(given)["config"]["rng"] is None
     nf.save(nf.Sequential(seeded, given), tmp_path / "d.safetensors")
-    loaded = nf.load(tmp_path / "d.safetensors")
+    loaded = nf.load(tmp_path / "d.safetensors").train()  # loaded in evaluation mode
     x = np.ones((4, 50), dtype=np.float32)
     # The seeded layer starts again from its seed: the same masks as the original's first.
     assert np.array_equal(loaded[0](x), nf.Dropout(0.5, rng=11)(x))

@@ -513,13 +513,18 @@ def test_backward_releases_the_cache(loss_cls, rng):
 def test_forward_under_no_grad_stores_no_cache(loss_cls, rng):
     pred, target = sample_problem(loss_cls, rng)
     loss = loss_cls()
-    loss(pred, target)  # an older cache must be dropped too
     with nf.no_grad():
         value = loss(pred, target)
     assert value == pytest.approx(loss_cls()(pred, target))
     assert not loss.has_cache()
     with pytest.raises(CacheMissError):
         loss.backward()
+    reference = loss_cls()
+    reference(pred, target)
+    loss(pred, target)
+    with nf.no_grad():  # an older cache is left alone
+        loss(pred[::-1].copy(), target[::-1].copy())
+    np.testing.assert_array_equal(loss.backward(), reference.backward())
 
 
 # -- construction, repr, tags ------------------------------------------------------------

@@ -34,10 +34,12 @@ _BASE_ATTRIBUTES = frozenset(
         "_output",
         "_forward_hooks",
         "_backward_hooks",
+        "_replaced",
     }
 )
-# Not copied by clone() and deepcopy: hooks belong to the layer they were registered on.
-_NOT_COPIED = frozenset({"_forward_hooks", "_backward_hooks"})
+# Not copied by clone() and deepcopy: hooks belong to the layer they were registered on,
+# and the outputs a layer's forward passes replaced (weak references) to that layer.
+_NOT_COPIED = frozenset({"_forward_hooks", "_backward_hooks", "_replaced"})
 
 def layer(cls: type[T]) -> type[T]:
     """Declare a layer class with attrs: ``attrs.define(eq=False)``.
@@ -149,6 +151,7 @@ class Layer(Cached, Hooks):
     needs_input_grad: bool = True
     _scratch: dict[str, np.ndarray] | None = None
     _output: Any = None
+    _replaced: tuple[Any, ...] | None = None
 
     def __init__(self) -> None:
         self.training = True

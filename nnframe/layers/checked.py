@@ -18,6 +18,7 @@ from nnframe import fused
 from nnframe.grad_mode import is_grad_enabled
 from nnframe.layers.hooks import run_hooks
 from nnframe.layers.spec import check_grad
+from nnframe.lineage import LossGradient, check_loss_gradient, note_replaced_output
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
@@ -46,9 +47,12 @@ def checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
             x = spec.check(self, x)
             y = forward(self, x)
             # The output is what the gradient of the next backward is checked against (and
-            # how a fused gradient finds the layer that made the prediction). Not kept
-            # under no_grad: inference holds no activations.
-            self._output = y if type(y) is np.ndarray and is_grad_enabled() else None
+            # how a fused gradient or a loss's gradient finds the layer that made the
+            # prediction). Not kept under no_grad, which leaves the last one in place.
+            if is_grad_enabled():
+                if self._output is not None:  # a forward before the last one's backward
+                    note_replaced_output(self, self._output)
+                self._output = y if type(y) is np.ndarray else None
         if self._forward_hooks:
             run_hooks(self, self._forward_hooks, "forward", x, y)
         return y
@@ -65,6 +69,8 @@ def checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
         wanted = depth > 0 if input_grad is None else bool(input_grad)
         output = self._output
         if output is not None:
+            if grad_y is LossGradient.grad:
+                check_loss_gradient(self, output)
             if self.link is not None:
                 through = fused.claim(grad_y, output, self.link)
                 if through is not None:

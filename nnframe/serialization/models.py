@@ -131,7 +131,9 @@ def load(path: str | os.PathLike[str]) -> Layer:
     Returns
     -------
     Layer
-        A new model, in training mode (call ``.eval()`` for inference).
+        A new model, in evaluation mode: ready for inference (``with nf.no_grad():
+        model(x)``, or ``Trainer.predict``), with Dropout off and BatchNorm using its
+        running statistics. Call ``.train()`` before training it further.
 
     Raises
     ------
@@ -198,7 +200,7 @@ def load_with_metadata(path: str | os.PathLike[str]) -> tuple[Layer, dict[str, s
         raise SerializationError(
             f"{stored.path}: the weights do not match the architecture: {error}"
         ) from error
-    return model, dict(stored.metadata)
+    return model.eval(), dict(stored.metadata)
 
 
 def save_weights(

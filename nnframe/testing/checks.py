@@ -308,7 +308,10 @@ def check_cache_per_instance(
 def check_no_grad_leaves_no_cache(
     make_layer: LayerLike, x: np.ndarray, *, seed: int = 0, dtype: npt.DTypeLike | None = None
 ) -> None:
-    """A forward under ``no_grad()`` stores no cache, drops an older one, gives the same output.
+    """A forward under ``no_grad()`` stores no cache, gives the same output, disturbs nothing.
+
+    Run between a forward pass and its backward (an evaluation), it leaves that pass's
+    cache alone: backward gives the gradients it gives without the evaluation.
 
     Examples
     --------
@@ -317,7 +320,8 @@ def check_no_grad_leaves_no_cache(
     """
     name = "check_no_grad_leaves_no_cache"
     want = layer_dtype(x, dtype)
-    layer = fresh_layer(layer_factory(make_layer), want)
+    build = layer_factory(make_layer)
+    layer = fresh_layer(build, want)
     replay = replayer(layer)
     replay()
     with no_grad():
@@ -334,14 +338,33 @@ def check_no_grad_leaves_no_cache(
         name, "output", y_no_grad, y, atol=tolerance(want) * scale_of(y, x),
         rtol=tolerance(want), explain="no_grad() changed the output of forward",
     )
-    replay()
+    # The same pass on a twin, with and without an evaluation on other data in between.
+    rng = seeded_rng(seed)
+    grad_y = random_like(rng, y)
+    twin = fresh_layer(build, want)
+    twin.load_state_dict(layer.state_dict())
+    replayer(twin)()
+    twin(x)
+    want_x = input_grad_of(twin, grad_y, name)
     with no_grad():
-        layer(x)
-    if layer.has_cache():
-        fail(
-            name,
-            f"for the cache of {', '.join(layers_with_cache(layer))}: a forward under no_grad() "
-            "kept the cache of an earlier forward (self.save_for_backward drops it)",
+        layer(other_input(x, layer, rng))
+    grad_x = input_grad_of(layer, grad_y, name)
+    explain = (
+        "a forward under no_grad() between a forward and its backward changed that "
+        "backward: under no_grad() nothing may be cached or replaced (save_for_backward "
+        "stores nothing there; do not assign self._cache or other state for backward)"
+    )
+    rtol = tolerance(want)
+    if grad_x is not None and want_x is not None:
+        assert_close(
+            name, "the input gradient", grad_x, want_x, atol=rtol * scale_of(want_x, x),
+            rtol=rtol, explain=explain,
+        )
+    twin_grads = dict(twin.named_parameters())
+    for path, p in layer.named_parameters():
+        assert_close(
+            name, path, p.grad, twin_grads[path].grad,
+            atol=rtol * scale_of(twin_grads[path].grad, x), rtol=rtol, explain=explain,
         )
 
 

@@ -17,7 +17,14 @@ from nnframe.errors import CacheMissError
 from nnframe.grad_mode import no_grad
 from nnframe.gradcheck import compare_gradients, numeric_gradient
 from nnframe.losses import Loss
-from nnframe.testing._common import assert_close, factory_for, fail, named_check, tolerance
+from nnframe.testing._common import (
+    assert_close,
+    factory_for,
+    fail,
+    named_check,
+    scale_of,
+    tolerance,
+)
 
 __all__ = [
     "LossLike",
@@ -158,7 +165,9 @@ def check_loss_backward_without_forward_raises(
 def check_loss_no_grad_leaves_no_cache(
     make_loss: LossLike, pred: np.ndarray, target: np.ndarray
 ) -> None:
-    """A forward under ``no_grad()`` stores no cache and gives the same value.
+    """A forward under ``no_grad()`` stores no cache, gives the same value, disturbs nothing.
+
+    Run between a forward and its backward, it leaves that forward's cache alone.
 
     Examples
     --------
@@ -166,20 +175,32 @@ def check_loss_no_grad_leaves_no_cache(
     >>> check_loss_no_grad_leaves_no_cache(nf.MSELoss(), np.ones((2, 1)), np.ones((2, 1)))
     """
     name = "check_loss_no_grad_leaves_no_cache"
-    loss = loss_factory(make_loss)()
-    value = loss.forward(pred, target)
+    build = loss_factory(make_loss)
+    loss = build()
     with no_grad():
         quiet = loss.forward(pred, target)
     if loss.has_cache():
         fail(
             name,
-            "for the cache: a forward under no_grad() stored or kept one; store it with "
+            "for the cache: a forward under no_grad() stored one; store it with "
             "self.save_for_backward(...), which skips it",
         )
+    value = loss.forward(pred, target)
     rtol = tolerance(pred.dtype)
     assert_close(
         name, "the value", quiet, value, atol=rtol * max(1.0, abs(value)), rtol=rtol,
         explain="no_grad() changed the value",
+    )
+    twin = build()
+    twin.forward(pred, target)
+    expected = twin.backward()
+    with no_grad():  # another batch: the same examples in reverse order
+        loss.forward(pred[::-1].copy(), np.asarray(target)[::-1].copy())
+    assert_close(
+        name, "the gradient", loss.backward(), expected,
+        atol=rtol * scale_of(expected), rtol=rtol,
+        explain="a forward under no_grad() between a forward and its backward changed "
+        "that backward: under no_grad() nothing may be cached or replaced",
     )
 
 

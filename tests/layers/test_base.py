@@ -206,15 +206,21 @@ def test_backward_without_forward_in_a_sequential_names_the_position():
     assert "in Sequential[1] Tanh()" in info.value.__notes__
 
 
-def test_no_grad_leaves_no_cache_and_drops_an_old_one():
+def test_no_grad_stores_no_cache_and_leaves_an_old_one_alone():
     model = nf.Sequential(nf.Linear(2, 3, rng=0), nf.ReLU(), ScaledTanh(3))
-    model(np.ones((4, 2)))
-    assert model.has_cache()
+    with nf.no_grad():
+        model(np.ones((4, 2)))
+    assert not model.has_cache()
+    x = np.arange(8.0).reshape(4, 2)
+    model(x)
+    reference = model.clone()
     with nf.no_grad():
         assert not nf.is_grad_enabled()
-        model(np.ones((4, 2)))
+        model(np.ones((4, 2)))  # an evaluation between a forward and its backward
     assert nf.is_grad_enabled()
-    assert not model.has_cache()
+    assert model.has_cache()
+    grad_x = model.backward(np.ones((4, 3)), input_grad=True)
+    np.testing.assert_array_equal(grad_x, reference.backward(np.ones((4, 3)), input_grad=True))
     with pytest.raises(CacheMissError):
         model.backward(np.ones((4, 3)))
 
