@@ -203,8 +203,8 @@ def load(
     ----------
     source : str or path-like
         One of :data:`NAMES` (``"breast_cancer"``, ``"diabetes"``, ``"digits"``,
-        ``"iris"``, ``"wine"``; case, ``-`` and ``_`` do not matter), or a path ending in ``.csv``, which goes to
-        :func:`load_csv`.
+        ``"iris"``, ``"wine"``; case, ``-`` and ``_`` do not matter), or a path ending in
+        ``.csv``, which goes to :func:`load_csv`.
     target : str or int, optional
         For a CSV file only: the target column (see :func:`load_csv`).
     task : {"binary", "multiclass", "regression"}, optional
