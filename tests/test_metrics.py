@@ -47,7 +47,7 @@ def test_metrics_by_name_and_logit_variants():
     assert function(np.array([0.2, -0.1]), np.array([1, 0])) == 1.0
     assert metrics.get("mse")[1] is metrics.mean_squared_error
     assert metrics.get(metrics.accuracy) == ("accuracy", metrics.accuracy)
-    with pytest.raises(ArgumentError, match="unknown metric 'recal' \\(did you mean 'recall'\\?\\)"):
+    with pytest.raises(ArgumentError, match=r"'recal' \(did you mean 'recall'\?\)"):
         metrics.get("recal")
 
 

@@ -1,4 +1,4 @@
-"""Regression and classification metrics: scikit-learn's values, names for the Trainer, bad input."""
+"""Regression and classification metrics: scikit-learn's values, Trainer names, bad input."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_roc_auc_equals_scikit_learns_binary_and_one_vs_rest(pair):
     columns = scores.shape[1]
     present = np.bincount(labels, minlength=max(columns, 2))
     if (present == 0).any():
-        with pytest.raises(DataError, match="not defined|no target example"):
+        with pytest.raises(DataError, match=r"not defined|no target example"):
             metrics.roc_auc(scores, labels, average=None if columns <= 2 else "macro")
         return
     if columns <= 2:
@@ -187,7 +187,7 @@ def test_trainer_logs_the_new_metrics_under_their_names():
 def test_roc_auc_by_name_is_nan_on_a_batch_with_one_class_but_the_function_raises():
     pred, target = np.array([0.2, 0.7]), np.array([1, 1])
     assert np.isnan(metrics.get("roc_auc")[1](pred, target))
-    with pytest.raises(DataError, match="only class 1.*not defined"):
+    with pytest.raises(DataError, match=r"only class 1.*not defined"):
         metrics.roc_auc(pred, target)
 
 
@@ -244,7 +244,7 @@ def test_classification_metrics_refuse_a_regression_target():
         metrics.f1(np.array([0.2, 0.9]), np.array([0.5, 1.7]))
     with pytest.raises(DataError, match="class indices"):
         metrics.confusion_matrix(np.array([0.2, 0.9]), np.array([np.nan, 1.0]))
-    with pytest.raises(DataError, match="one column.*class 3"):
+    with pytest.raises(DataError, match=r"one column.*class 3"):
         metrics.precision(np.array([0.2, 0.9]), np.array([3, 1]))
     with pytest.raises(DataError, match="out of range for 2 score columns"):
         metrics.recall(np.ones((2, 2)), np.array([2, 1]), average="macro")
