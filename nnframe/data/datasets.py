@@ -458,8 +458,10 @@ def read_features(
     positions = {name: i for i, name in enumerate(table.header)}
     missing = [name for name in feature_names if name not in positions]
     if missing:
+        close = difflib.get_close_matches(missing[0], table.header, n=1)
+        hint = f" (did you mean {close[0]!r} for {missing[0]!r}?)" if close else ""
         raise DataError(
-            f"{table.path}: has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{table.path}: has no column {', '.join(map(repr, missing))}{hint}; its columns are "
             f"{', '.join(map(repr, table.header))}"
         )
     return numeric_columns(table, [positions[name] for name in feature_names])
