@@ -381,8 +381,10 @@ def get(metric: str | Metric, *, from_logits: bool = False) -> tuple[str, Metric
             )
         return _check_name(name, "metric"), metric
     if not isinstance(metric, str):
-        raise ArgumentTypeError(
-            f"a metric must be a name or a function; got {type(metric).__name__}"
+        # ArgumentError, as for an unknown name: the Trainer adds which metric it was.
+        raise ArgumentError(
+            f"unknown metric {metric!r}: a metric must be a name or a function; got "
+            f"{type(metric).__name__}"
         )
     if metric in _NOT_A_NUMBER:
         raise ArgumentError(

@@ -225,7 +225,7 @@ def test_confusion_matrix_by_name_is_a_clear_error():
 def test_unknown_names_suggest_the_closest():
     with pytest.raises(ArgumentError, match=r"'f1_makro' \(did you mean 'f1_macro'\?\)"):
         metrics.get("f1_makro")
-    with pytest.raises(ArgumentTypeError, match="name or a function"):
+    with pytest.raises(ArgumentError, match="name or a function"):
         metrics.get(3)
 
 
