@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import io as text_io
 import os
 import sys
@@ -29,7 +30,7 @@ from nnframe.errors import (
     one_line,
 )
 from nnframe.grad_mode import no_grad
-from nnframe.layers import Layer, Sequential
+from nnframe.layers import Layer, Linear, Sequential
 from nnframe.models import ACTIVATIONS, mlp, resmlp
 from nnframe.training import Callback, Trainer
 from nnframe.training.history import figure_file
@@ -50,7 +51,20 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        raise UsageError(f"{self.prog}: error: {_did_you_mean(message)} (see {self.prog} --help)")
+
+
+def _did_you_mean(message: str) -> str:
+    """Add the closest choice to argparse's "invalid choice: 'x' (choose from ...)"."""
+    if "invalid choice: " not in message or "(choose from " not in message:
+        return message
+    given = message.split("invalid choice: ", 1)[1].split(" (choose from ", 1)[0].strip("'\"")
+    choices = [
+        c.strip().strip("'\"")
+        for c in message.split("(choose from ", 1)[1].rstrip(")").split(",")
+    ]
+    close = difflib.get_close_matches(given, choices, n=1)
+    return f"{message} (did you mean {close[0]!r}?)" if close else message
 
 
 def _non_negative_int(text: str) -> int:
@@ -173,6 +187,11 @@ def _parser() -> _Parser:
     predict.add_argument(
         "--output", metavar="PATH", help="write the predictions to PATH as CSV (default: print)"
     )
+    predict.add_argument(
+        "--proba", action="store_true",
+        help="classification: write each class's probability, one column per class named "
+        "by the class, instead of the predicted class",
+    )
     return parser
 
 
@@ -199,6 +218,12 @@ def _train(args: argparse.Namespace) -> int:
     optimizer = optimizer_class(model.parameters(), **settings)
     metric = [] if data.task == "regression" else ["accuracy"]
     trainer = Trainer(model, loss, optimizer, metrics=metric)
+    y_train, scale = data.y_train, None
+    if data.task == "regression":
+        # Train on the standardised target, then fold its mean and scale into the output
+        # layer: the saved model predicts in the target's own units.
+        scale = (float(y_train.mean()), float(y_train.std()) or 1.0)
+        y_train = ((y_train - scale[0]) / scale[1]).astype(y_train.dtype)
     print(
         f"data: {data.name} ({data.task}), {len(data.x_train)} training and "
         f"{len(data.x_test)} test examples, {data.n_features} features"
@@ -207,14 +232,23 @@ def _train(args: argparse.Namespace) -> int:
     print(f"model: {' -> '.join(_one_line(layer) for layer in model)}")
     print(f"training: {args.epochs} epochs, batch {args.batch_size}, {args.optimizer} {settings}")
     bars = not args.no_progress and sys.stderr.isatty()
+    if scale is not None:
+        print(
+            f"target: standardised for training (mean {scale[0]:.4g}, std {scale[1]:.4g}); "
+            "training losses are in those units, test results in the target's"
+        )
     history = trainer.fit(
-        data.x_train, data.y_train, epochs=args.epochs, batch_size=args.batch_size,
+        data.x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
         rng=args.seed, progress=bars, callbacks=[] if bars else [_EpochLines(args.epochs)],
     )
+    if scale is not None:
+        _unscale_output(model, *scale)
     results = trainer.evaluate(data.x_test, data.y_test)
     elapsed = time.perf_counter() - started
     if data.task == "regression":
+        r2 = metrics.r2(trainer.predict(data.x_test), data.y_test)
         print(f"test mean squared error: {results['loss']:.4f}")
+        print(f"test R^2: {r2:.4f}")
     else:
         print(f"test accuracy: {results['accuracy']:.4f} (test loss {results['loss']:.4f})")
     print(f"wall time: {elapsed:.1f} s")
@@ -254,6 +288,19 @@ def _build_model(
         output_activation=output_activation,
         rng=args.seed,
     )
+
+
+def _unscale_output(model: Sequential, mean: float, std: float) -> None:
+    """Make the last Linear predict ``y * std + mean`` where it predicted ``y``."""
+    last = model[len(model) - 1]
+    if not isinstance(last, Linear):
+        raise ArgumentError(f"nnframe train: the model ends in {last!r}, not in a Linear")
+    last.weight.value *= std
+    if last.bias is not None:
+        last.bias.value *= std
+        last.bias.value += mean
+    else:  # pragma: no cover - the CLI's models always have an output bias
+        raise ArgumentError("nnframe train: the output Linear has no bias to shift")
 
 
 def _one_line(layer: Layer) -> str:
@@ -296,9 +343,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         target = args.target if args.target is not None else prep.target_name
         table = read_table(args.data)
         if target not in table.header:
+            close = difflib.get_close_matches(target, table.header, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise DataError(
-                f"{args.data}: no target column {target!r} (use --target); its columns are "
-                f"{', '.join(map(repr, table.header))}"
+                f"{args.data}: no target column {target!r}{hint} (use --target); its columns "
+                f"are {', '.join(map(repr, table.header))}"
             )
         column = table.header.index(target)
         x_raw = datasets.read_features(args.data, prep.feature_names)
@@ -326,6 +375,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"data: {described}")
     if prep.task == "regression":
         print(f"mean squared error: {value:.4f}")
+        print(f"R^2: {metrics.r2(pred, y):.4f}")
     else:
         from_logits = loss.input_kind == "logit"
         print(f"accuracy: {metrics.accuracy(pred, y, from_logits=from_logits):.4f}")
@@ -335,8 +385,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     model, prep = _load_model(args.model)
+    if args.proba and prep.class_names is None:
+        raise ArgumentError(
+            f"--proba: {args.model} is a regression model; it predicts numbers, not classes"
+        )
     x = prep.transform(datasets.read_features(args.input, prep.feature_names))
     pred = _outputs(model, x)
+    if args.proba:
+        return _write(args.output, *_probabilities(pred, prep))
     if prep.class_names is None:
         values: list[str] = [str(v) for v in pred.reshape(len(pred), -1)[:, 0]]
     else:
@@ -346,15 +402,36 @@ def _predict(args: argparse.Namespace) -> int:
             threshold = 0.0 if prep.loss_class.input_kind == "logit" else 0.5
             codes = (pred.reshape(-1) > threshold).astype(np.int64)
         values = [prep.class_names[code] for code in codes]
+    return _write(args.output, [prep.target_name], [[value] for value in values])
+
+
+def _probabilities(pred: np.ndarray, prep: Preprocessing) -> tuple[list[str], list[list[str]]]:
+    """One column per class, named by the class: the model's class probabilities."""
+    assert prep.class_names is not None  # _predict refused --proba for regression
+    scores = pred.astype(np.float64).reshape(len(pred), -1)
+    if scores.shape[1] > 1:
+        if prep.loss_class.input_kind == "logit":  # softmax of the scores
+            scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+            scores /= scores.sum(axis=1, keepdims=True)
+        columns = scores
+    else:
+        positive = scores[:, 0]
+        if prep.loss_class.input_kind == "logit":
+            positive = 1.0 / (1.0 + np.exp(-positive))
+        columns = np.column_stack([1.0 - positive, positive])
+    return list(prep.class_names), [[repr(float(v)) for v in row] for row in columns]
+
+
+def _write(output: str | None, header: list[str], rows: list[list[str]]) -> int:
     buffer = text_io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([prep.target_name])
-    writer.writerows([value] for value in values)
-    if args.output is None:
+    writer.writerow(header)
+    writer.writerows(rows)
+    if output is None:
         sys.stdout.write(buffer.getvalue())
     else:
-        io.write_atomic(args.output, buffer.getvalue().encode("utf-8"))
-        print(f"{len(values)} predictions written to {args.output}")
+        io.write_atomic(output, buffer.getvalue().encode("utf-8"))
+        print(f"{len(rows)} predictions written to {output}")
     return 0
 
 

@@ -1,15 +1,51 @@
-"""Metrics: functions ``metric(pred, target) -> float`` for monitoring training."""
+"""Metrics: functions ``metric(pred, target) -> float`` for monitoring training.
+
+Regression: :func:`mean_squared_error`, :func:`mae`, :func:`rmse`, :func:`r2`.
+Classification: :func:`accuracy`, :func:`binary_crossentropy`, :func:`precision`,
+:func:`recall`, :func:`f1`, :func:`roc_auc` and :func:`confusion_matrix` (a matrix, so
+not for ``Trainer(metrics=...)``). Each follows scikit-learn's function of the same
+meaning (``r2_score``, ``f1_score``, ...). :func:`get` resolves the names
+``Trainer(metrics=[...])`` accepts; :func:`named` names a lambda.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from nnframe import functional as F
-from nnframe.errors import ArgumentError, ShapeError
+from nnframe.classification_metrics import (
+    AVERAGES,
+    confusion_matrix,
+    f1,
+    precision,
+    recall,
+    roc_auc,
+)
+from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 
-__all__ = ["Metric", "accuracy", "binary_crossentropy", "get", "mean_squared_error"]
+__all__ = [
+    "AVERAGES",
+    "Metric",
+    "accuracy",
+    "binary_crossentropy",
+    "confusion_matrix",
+    "f1",
+    "get",
+    "mae",
+    "mean_squared_error",
+    "named",
+    "precision",
+    "r2",
+    "recall",
+    "rmse",
+    "roc_auc",
+]
+
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -101,6 +137,107 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean((p.reshape(-1) - t.reshape(-1)) ** 2))
 
 
+# ---------------------------------------------------------------------------------------------
+# Regression
+# ---------------------------------------------------------------------------------------------
+
+
+def _regression_pair(pred: np.ndarray, target: np.ndarray, name: str) -> tuple[np.ndarray, ...]:
+    """``pred`` and ``target`` as float64 of shape ``(n, outputs)``, checked to match."""
+    p, t = np.asarray(pred), np.asarray(target)
+    for what, array in (("predictions", p), ("targets", t)):
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{name}: {what} must be numbers; got dtype {array.dtype}")
+        if array.ndim not in (1, 2) or len(array) == 0:
+            raise ShapeError(
+                f"{name}: {what} must have shape (n,) or (n, outputs) with n >= 1; got "
+                f"shape {array.shape}"
+            )
+    p2, t2 = p.reshape(len(p), -1), t.reshape(len(t), -1)
+    if p2.shape != t2.shape:
+        hint = (
+            f"; {name} is a regression metric and these look like class scores (use "
+            "accuracy, f1, ...)"
+            if p2.shape[1] > 1 and t2.shape[1] == 1
+            else ""
+        )
+        raise ShapeError(
+            f"{name}: predictions of shape {p.shape} do not match targets of shape "
+            f"{t.shape}{hint}"
+        )
+    return p2.astype(np.float64), t2.astype(np.float64)
+
+
+def mae(pred: np.ndarray, target: np.ndarray) -> float:
+    """Mean absolute error, scikit-learn's ``mean_absolute_error``.
+
+    With several outputs, the mean over outputs of each output's error.
+
+    Examples
+    --------
+    >>> mae(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
+    1.5
+    """
+    p, t = _regression_pair(pred, target, "mae")
+    return float(np.mean(np.abs(p - t)))
+
+
+def rmse(pred: np.ndarray, target: np.ndarray) -> float:
+    """Root mean squared error, scikit-learn's ``root_mean_squared_error``.
+
+    With several outputs, the mean over outputs of each output's root mean squared error
+    (scikit-learn's ``multioutput="uniform_average"``).
+
+    Examples
+    --------
+    >>> rmse(np.array([[1.0], [3.0]]), np.array([[1.0], [1.0]]))
+    1.4142135623730951
+    """
+    p, t = _regression_pair(pred, target, "rmse")
+    return float(np.mean(np.sqrt(np.mean((p - t) ** 2, axis=0))))
+
+
+def r2(pred: np.ndarray, target: np.ndarray) -> float:
+    """Coefficient of determination, scikit-learn's ``r2_score``.
+
+    ``1 - sum((target - pred)**2) / sum((target - mean(target))**2)``: 1 for perfect
+    predictions, 0 for always predicting the mean, negative for worse. With several
+    outputs, the mean over outputs. A constant target gives 1.0 when predicted exactly and
+    0.0 otherwise (scikit-learn's ``force_finite=True``).
+
+    Parameters
+    ----------
+    pred : ndarray of shape (n,) or (n, outputs)
+    target : ndarray of the same size
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ShapeError
+        When the shapes do not match (class scores against labels, for instance).
+
+    Examples
+    --------
+    >>> r2(np.array([2.5, 0.0, 2.0, 8.0]), np.array([3.0, -0.5, 2.0, 7.0]))
+    0.9486081370449679
+    """
+    p, t = _regression_pair(pred, target, "r2")
+    residual = np.sum((t - p) ** 2, axis=0)
+    total = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
+    scores = np.where(residual == 0, 1.0, 0.0)
+    nonzero = total != 0
+    scores[nonzero] = 1.0 - residual[nonzero] / total[nonzero]
+    return float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------------------------------
+# By name
+# ---------------------------------------------------------------------------------------------
+
+
 def _logit_accuracy(pred: np.ndarray, target: np.ndarray) -> float:
     return accuracy(pred, target, from_logits=True)
 
@@ -109,12 +246,90 @@ def _logit_crossentropy(pred: np.ndarray, target: np.ndarray) -> float:
     return binary_crossentropy(F.sigmoid(np.asarray(pred, dtype=np.float64)), target)
 
 
-_BY_NAME: dict[str, Metric] = {
-    "accuracy": accuracy,
-    "binary_crossentropy": binary_crossentropy,
-    "mean_squared_error": mean_squared_error,
-    "mse": mean_squared_error,
+def named(function: Callable[..., Any], name: str) -> Metric:
+    """Give a metric function a name, for ``Trainer(metrics=[...])`` and its History.
+
+    A lambda or a ``functools.partial`` has no name of its own; :func:`get` refuses it
+    rather than log it under ``"<lambda>"``.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(pred, target) -> float``.
+    name : str
+        The key in the logs and History (``"val_"`` is prefixed for validation).
+
+    Returns
+    -------
+    callable
+        Calls ``function``; its ``__name__`` is ``name``.
+
+    Examples
+    --------
+    >>> import functools
+    >>> macro = named(functools.partial(f1, average="macro"), "f1_macro")
+    >>> get(macro)[0]
+    'f1_macro'
+    """
+    if not callable(function):
+        raise ArgumentTypeError(f"named: function must be callable; got {type(function).__name__}")
+    _check_name(name, "named")
+
+    def metric(pred: np.ndarray, target: np.ndarray) -> float:
+        return float(function(pred, target))
+
+    metric.__name__ = metric.__qualname__ = name
+    metric.__doc__ = f"The metric {name!r}: {getattr(function, '__doc__', None) or function!r}"
+    return metric
+
+
+def _check_name(name: object, where: str) -> str:
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"{where}: a metric name must be a str; got {type(name).__name__}")
+    if not name.isidentifier() or name == "loss" or name.startswith("val_"):
+        raise ArgumentError(
+            f"{where}: {name!r} cannot name a metric: use an identifier other than 'loss' "
+            "that does not start with 'val_'"
+        )
+    return name
+
+
+# name -> (function, keyword arguments, takes from_logits)
+_BY_NAME: dict[str, tuple[Callable[..., float], dict[str, Any], bool]] = {
+    "accuracy": (accuracy, {}, True),
+    "binary_crossentropy": (binary_crossentropy, {}, True),
+    "mean_squared_error": (mean_squared_error, {}, False),
+    "mse": (mean_squared_error, {}, False),
+    "mae": (mae, {}, False),
+    "mean_absolute_error": (mae, {}, False),
+    "rmse": (rmse, {}, False),
+    "r2": (r2, {}, False),
+    **{
+        f"{function.__name__}{suffix}": (function, {"average": average}, True)
+        for function in (precision, recall, f1)
+        for suffix, average in (("", "binary"), ("_micro", "micro"), ("_macro", "macro"),
+                                ("_weighted", "weighted"))
+    },
+    "roc_auc": (roc_auc, {}, False),
+    "roc_auc_ovr": (roc_auc, {"average": "macro"}, False),
+    "roc_auc_ovr_weighted": (roc_auc, {"average": "weighted"}, False),
 }
+_NOT_A_NUMBER = {"confusion_matrix"}
+
+
+def _batch_safe(function: Callable[..., float], name: str) -> Callable[..., float]:
+    # roc_auc is undefined on a batch whose targets hold one class; in the Trainer's
+    # per-batch logs that batch counts as NaN rather than stopping training.
+    def metric(pred: np.ndarray, target: np.ndarray) -> float:
+        try:
+            return function(pred, target)
+        except DataError as error:
+            if "not defined" in str(error):
+                return float("nan")
+            raise
+
+    metric.__name__ = metric.__qualname__ = name
+    return metric
 
 
 def get(metric: str | Metric, *, from_logits: bool = False) -> tuple[str, Metric]:
@@ -123,26 +338,75 @@ def get(metric: str | Metric, *, from_logits: bool = False) -> tuple[str, Metric
     Parameters
     ----------
     metric : str or callable
-        ``"accuracy"``, ``"binary_crossentropy"``, ``"mean_squared_error"`` (``"mse"``),
-        or a function ``metric(pred, target) -> float`` (named by its ``__name__``).
+        A name: ``"accuracy"``, ``"binary_crossentropy"``, ``"mean_squared_error"``
+        (``"mse"``), ``"mae"`` (``"mean_absolute_error"``), ``"rmse"``, ``"r2"``,
+        ``"precision"``, ``"recall"``, ``"f1"`` (binary; add ``_micro``, ``_macro`` or
+        ``_weighted`` for that average, as in scikit-learn's scorer names), ``"roc_auc"``
+        (binary), ``"roc_auc_ovr"`` and ``"roc_auc_ovr_weighted"`` (multi-class,
+        one-vs-rest). Or a function ``metric(pred, target) -> float``, logged under its
+        ``__name__`` (a lambda or a partial needs :func:`named`).
     from_logits : bool, default False
         Whether the model's outputs are logits (the Trainer sets this from its loss), for
         the binary metrics that threshold or take logs of probabilities.
 
+    Returns
+    -------
+    name : str
+    function : callable
+
     Raises
     ------
     ArgumentError
-        For an unknown name.
+        For an unknown name (with the closest known one), ``"confusion_matrix"`` (a
+        matrix, not a number to log), or a function without a usable name.
+
+    Notes
+    -----
+    The Trainer logs a training metric as the mean of its values on each batch, weighted
+    by batch size; for ``r2``, ``f1`` or ``roc_auc`` that differs from the value on the
+    whole epoch, which ``Trainer.evaluate`` and the ``val_`` logs compute. ``roc_auc`` on
+    a training batch whose targets hold a single class is NaN.
+
+    Examples
+    --------
+    >>> get("f1_macro")[0], get("r2")[1] is r2
+    ('f1_macro', True)
     """
     if callable(metric):
-        return getattr(metric, "__name__", type(metric).__name__), metric
-    if not isinstance(metric, str) or metric not in _BY_NAME:
+        name = getattr(metric, "__name__", None)
+        if not isinstance(name, str) or name == "<lambda>":
+            raise ArgumentError(
+                f"metric {metric!r} has no name to log it under; give it one with "
+                "nnframe.metrics.named(function, 'my_metric') or write it with def"
+            )
+        return _check_name(name, "metric"), metric
+    if not isinstance(metric, str):
+        # ArgumentError, as for an unknown name: the Trainer adds which metric it was.
         raise ArgumentError(
-            f"unknown metric {metric!r}; use one of {sorted(_BY_NAME)} or a function"
+            f"unknown metric {metric!r}: a metric must be a name or a function; got "
+            f"{type(metric).__name__}"
         )
-    function = _BY_NAME[metric]
-    if from_logits and function is accuracy:
-        function = _logit_accuracy
-    elif from_logits and function is binary_crossentropy:
-        function = _logit_crossentropy
-    return metric, function
+    if metric in _NOT_A_NUMBER:
+        raise ArgumentError(
+            f"{metric!r} returns a matrix, not a number to log; after training call "
+            f"nnframe.metrics.{metric}(trainer.predict(x), y)"
+        )
+    if metric not in _BY_NAME:
+        close = difflib.get_close_matches(metric, _BY_NAME, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ArgumentError(
+            f"unknown metric {metric!r}{hint}; use one of {sorted(_BY_NAME)} or a function"
+        )
+    function, kwargs, takes_logits = _BY_NAME[metric]
+    if function is accuracy:
+        return metric, _logit_accuracy if from_logits else accuracy
+    if function is binary_crossentropy:
+        return metric, _logit_crossentropy if from_logits else binary_crossentropy
+    if takes_logits:
+        kwargs = {**kwargs, "from_logits": from_logits}
+    if not kwargs:
+        return metric, function if function is not roc_auc else _batch_safe(function, metric)
+    bound = functools.partial(function, **kwargs)
+    if function is roc_auc:
+        return metric, _batch_safe(bound, metric)
+    return metric, named(bound, metric)

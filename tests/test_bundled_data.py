@@ -24,23 +24,30 @@ FOLDER = ROOT / "nnframe" / "data" / "bundled"
 @pytest.mark.parametrize("name", NAMES)
 def test_shipped_copy_equals_scikit_learns_exactly(name):
     sk_datasets = pytest.importorskip("sklearn.datasets")
-    bunch = getattr(sk_datasets, f"load_{name}")()
+    regression = name in bundled.REGRESSION
+    loader = getattr(sk_datasets, f"load_{name}")
+    bunch = loader(scaled=False) if regression else loader()
     x, y, feature_names, class_names = read_bundled(name)
-    assert x.dtype == np.float64 and y.dtype == np.int64
+    assert x.dtype == np.float64 and y.dtype == (np.float64 if regression else np.int64)
     assert x.shape == bunch.data.shape and y.shape == bunch.target.shape
     np.testing.assert_array_equal(x, bunch.data)  # exact: no rounding in the copy
     np.testing.assert_array_equal(y, bunch.target)
     assert feature_names == tuple(str(f) for f in bunch.feature_names)
-    assert class_names == tuple(str(c) for c in bunch.target_names)
+    if regression:
+        assert class_names is None
+    else:
+        assert class_names == tuple(str(c) for c in bunch.target_names)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_shipped_file_holds_plain_arrays_only(name):
     # allow_pickle=False reads it: no object arrays, names are unicode strings.
     with np.load(FOLDER / f"{name}.npz", allow_pickle=False) as archive:
-        assert sorted(archive.files) == ["class_names", "feature_names", "x", "y"]
         kinds = {key: archive[key].dtype.kind for key in archive.files}
-    assert kinds == {"x": "f", "y": "i", "feature_names": "U", "class_names": "U"}
+    if name in bundled.REGRESSION:
+        assert kinds == {"x": "f", "y": "f", "feature_names": "U"}
+    else:
+        assert kinds == {"x": "f", "y": "i", "feature_names": "U", "class_names": "U"}
 
 
 def test_shipped_files_are_small():
@@ -160,4 +167,34 @@ def test_the_shipped_files_are_valid_zip_archives():
 def test_nf_data_and_nf_datasets_are_the_same_loaders():
     assert nf.data.load is nf.datasets.load
     assert nf.data.datasets is nf.datasets
-    assert nf.data.NAMES == nf.datasets.NAMES == ("breast_cancer", "digits", "iris", "wine")
+    assert nf.data.NAMES == nf.datasets.NAMES == (
+        "breast_cancer", "diabetes", "digits", "iris", "wine"
+    )
+
+
+def test_diabetes_is_the_regression_set_with_scikit_learns_scaled_features_up_to_scale():
+    sk_datasets = pytest.importorskip("sklearn.datasets")
+    x, y, features, classes = read_bundled("diabetes")
+    assert x.shape == (442, 10) and classes is None and features[:3] == ("age", "sex", "bmi")
+    scaled = sk_datasets.load_diabetes().data  # centred, each column of norm 1
+    centred = x - x.mean(axis=0)
+    np.testing.assert_allclose(centred / np.linalg.norm(centred, axis=0), scaled, atol=1e-6)
+    data = nf.datasets.load("diabetes", rng=0)
+    assert data.task == "regression" and data.n_outputs == 1 and data.n_classes is None
+    assert data.y_train.shape == (353, 1) and data.y_test.shape == (89, 1)
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([data.y_train, data.y_test]).ravel()), np.sort(y).astype(np.float32)
+    )
+    with pytest.raises(ArgumentError, match="'diabetes' is a regression data set"):
+        nf.datasets.load("diabetes", task="binary")
+
+
+def test_a_regression_file_with_class_names_or_integer_targets_is_a_data_error(fake_folder):
+    np.savez(fake_folder / "diabetes.npz", x=np.zeros((2, 1)), y=np.array([0, 1]),
+             feature_names=np.array(["a"]))
+    with pytest.raises(DataError, match=r"bundled data set 'diabetes'.*do not fit"):
+        read_bundled("diabetes")
+    np.savez(fake_folder / "diabetes.npz", x=np.zeros((2, 1)), y=np.zeros(2),
+             feature_names=np.array(["a"]), class_names=np.array(["c"]))
+    with pytest.raises(DataError, match=r"bundled data set 'diabetes'.*holds"):
+        read_bundled("diabetes")

@@ -52,8 +52,8 @@ def labelled_rows(labels: list[object], n_features: int = 2, seed: int = 0) -> l
 # ---------------------------------------------------------------------------------------------
 
 
-def test_names_lists_the_four_bundled_data_sets():
-    assert sorted(datasets.NAMES) == ["breast_cancer", "digits", "iris", "wine"]
+def test_names_lists_the_five_bundled_data_sets():
+    assert sorted(datasets.NAMES) == ["breast_cancer", "diabetes", "digits", "iris", "wine"]
 
 
 @pytest.mark.parametrize(("name", "n_classes", "n_features", "n_rows", "task"), BUNDLED)

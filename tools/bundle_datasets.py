@@ -3,13 +3,18 @@
     python tools/bundle_datasets.py          # (re)write nnframe/data/bundled/<name>.npz
     python tools/bundle_datasets.py --check  # exit 1 when a shipped file differs
 
-Each file is a compressed ``.npz`` archive (``numpy.savez_compressed``) with four
-arrays and no pickled objects, so ``numpy.load(..., allow_pickle=False)`` reads it:
+Each file is a compressed ``.npz`` archive (``numpy.savez_compressed``) of plain arrays,
+no pickled objects, so ``numpy.load(..., allow_pickle=False)`` reads it:
 
 - ``x``: float64 features, shape (n_rows, n_features), scikit-learn's ``data``;
-- ``y``: int64 class indices, shape (n_rows,), scikit-learn's ``target``;
+- ``y``: scikit-learn's ``target``, shape (n_rows,): int64 class indices for the
+  classification sets, float64 values for the regression set (diabetes);
 - ``feature_names``: unicode strings, shape (n_features,);
-- ``class_names``: unicode strings, shape (n_classes,) (``"0"`` .. ``"9"`` for digits).
+- ``class_names`` (classification sets only): unicode strings, shape (n_classes,)
+  (``"0"`` .. ``"9"`` for digits).
+
+Diabetes is taken unscaled (``load_diabetes(scaled=False)``): nnframe standardises on the
+training split itself, and scikit-learn's default scaling uses every row, test rows included.
 
 Needs scikit-learn (``pip install scikit-learn``); nnframe itself does not. See
 nnframe/data/bundled/README.md for where the data come from.
@@ -24,12 +29,20 @@ from pathlib import Path
 import numpy as np
 from sklearn import datasets as sk_datasets
 
-NAMES = ("breast_cancer", "digits", "iris", "wine")
+NAMES = ("breast_cancer", "diabetes", "digits", "iris", "wine")
+REGRESSION = frozenset({"diabetes"})
 FOLDER = Path(__file__).resolve().parent.parent / "nnframe" / "data" / "bundled"
 
 
 def from_scikit_learn(name: str) -> dict[str, np.ndarray]:
-    """The four arrays of ``name`` as scikit-learn's ``load_<name>()`` returns them."""
+    """The arrays of ``name`` as scikit-learn's ``load_<name>()`` returns them."""
+    if name in REGRESSION:
+        bunch = getattr(sk_datasets, f"load_{name}")(scaled=False)
+        return {
+            "x": np.asarray(bunch.data, dtype=np.float64),
+            "y": np.asarray(bunch.target, dtype=np.float64),
+            "feature_names": np.array([str(f) for f in bunch.feature_names], dtype=np.str_),
+        }
     bunch = getattr(sk_datasets, f"load_{name}")()
     return {
         "x": np.asarray(bunch.data, dtype=np.float64),

@@ -4,7 +4,7 @@ The modules, each with one job:
 
 - :mod:`nnframe.data.datasets`: :class:`Dataset`, :func:`load`, :func:`load_csv`,
   :func:`read_features` (also reachable as ``nnframe.datasets``);
-- :mod:`nnframe.data.bundled`: the four small data sets shipped inside nnframe;
+- :mod:`nnframe.data.bundled`: the five small data sets shipped inside nnframe;
 - :mod:`nnframe.data.tables`: CSV files parsed into checked tables of text cells;
 - :mod:`nnframe.data.split`: shuffled and stratified train/test splits;
 - :mod:`nnframe.data.standardizer`: :class:`Standardizer`;

@@ -202,9 +202,9 @@ def load(
     Parameters
     ----------
     source : str or path-like
-        One of :data:`NAMES` (``"digits"``, ``"breast_cancer"``, ``"iris"``, ``"wine"``;
-        case, ``-`` and ``_`` do not matter), or a path ending in ``.csv``, which goes to
-        :func:`load_csv`.
+        One of :data:`NAMES` (``"breast_cancer"``, ``"diabetes"``, ``"digits"``,
+        ``"iris"``, ``"wine"``; case, ``-`` and ``_`` do not matter), or a path ending in
+        ``.csv``, which goes to :func:`load_csv`.
     target : str or int, optional
         For a CSV file only: the target column (see :func:`load_csv`).
     task : {"binary", "multiclass", "regression"}, optional
@@ -238,7 +238,10 @@ def load(
     the UCI Machine Learning Repository data sets as scikit-learn distributes them, so
     scikit-learn need not be installed. They keep scikit-learn's row and class order
     (``breast_cancer`` has ``("malignant", "benign")``), so class indices match
-    scikit-learn's targets.
+    scikit-learn's targets. ``diabetes`` is the regression set (442 patients, 10 features,
+    a disease-progression score one year later as the target): its features are
+    scikit-learn's unscaled values (``load_diabetes(scaled=False)``), standardised here on
+    the training split like every other set; the target is not scaled.
 
     Examples
     --------
@@ -246,6 +249,8 @@ def load(
     (120, 4)
     >>> load("breast_cancer").class_names
     ('malignant', 'benign')
+    >>> load("diabetes", rng=0)
+    Dataset('diabetes', task='regression', features=10, train=353, test=89, dtype=float32)
     """
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and source.lower().endswith(".csv")
@@ -282,7 +287,10 @@ def load(
     boolean(standardize, "datasets: standardize")
 
     x, y, feature_names, class_names = read_bundled(name)
-    own_task = "binary" if len(class_names) == 2 else "multiclass"
+    if class_names is None:
+        own_task = "regression"
+    else:
+        own_task = "binary" if len(class_names) == 2 else "multiclass"
     if task is not None and _check_task(task) != own_task:
         raise ArgumentError(f"load: {name!r} is a {own_task} data set; got task={task!r}")
     return _assemble(
@@ -450,8 +458,10 @@ def read_features(
     positions = {name: i for i, name in enumerate(table.header)}
     missing = [name for name in feature_names if name not in positions]
     if missing:
+        close = difflib.get_close_matches(missing[0], table.header, n=1)
+        hint = f" (did you mean {close[0]!r} for {missing[0]!r}?)" if close else ""
         raise DataError(
-            f"{table.path}: has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{table.path}: has no column {', '.join(map(repr, missing))}{hint}; its columns are "
             f"{', '.join(map(repr, table.header))}"
         )
     return numeric_columns(table, [positions[name] for name in feature_names])

@@ -8,6 +8,7 @@ column of numbers or text labels.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import numbers
@@ -149,7 +150,9 @@ def target_column(table: Table, target: object) -> int:
         return n - 1
     if isinstance(target, str):
         if target not in table.header:
-            raise ArgumentError(f"{table.path}: no target column {target!r}; {columns}")
+            close = difflib.get_close_matches(target, table.header, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ArgumentError(f"{table.path}: no target column {target!r}{hint}; {columns}")
         return table.header.index(target)
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise ArgumentTypeError(

@@ -534,7 +534,7 @@ class Layer(Cached, Hooks):
         count = sum(p.size for p in self.parameters())
         return y, [summaries.SummaryRow(name, repr(self), tuple(y.shape[1:]), count)]
 
-    def summary(self, input_shape: int | tuple[int, ...]) -> summaries.Summary:
+    def summary(self, input_shape: int | tuple[int, ...] | None = None) -> summaries.Summary:
         """Tabulate the layers, their output shapes and parameter counts.
 
         Runs one forward pass of a batch of zeros through a copy in evaluation mode, so
@@ -542,8 +542,10 @@ class Layer(Cached, Hooks):
 
         Parameters
         ----------
-        input_shape : int or tuple of int
-            The shape of one example, without the batch dimension.
+        input_shape : int or tuple of int, optional
+            The shape of one example, without the batch dimension. Default: read from
+            the first layer when it knows it (``Linear``'s ``in_features``); otherwise an
+            ``ArgumentError`` asks for it.
 
         Returns
         -------

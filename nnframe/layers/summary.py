@@ -8,22 +8,70 @@ import attrs
 import numpy as np
 
 from nnframe.checks import DEFAULT_DTYPE, array_size, format_shape, positive_int
+from nnframe.errors import ArgumentError
 from nnframe.grad_mode import no_grad
+from nnframe.layers.hooks import label
 from nnframe.layers.spec import input_index_count
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
 
-__all__ = ["Summary", "SummaryRow", "summarize"]
+__all__ = ["Summary", "SummaryRow", "infer_input_shape", "one_line", "summarize"]
 
 
-def summarize(probe: Layer, input_shape: int | tuple[int, ...]) -> Summary:
+def infer_input_shape(layer: Layer) -> tuple[int, ...]:
+    """Return the shape of one example, read from the first layer that sees the input.
+
+    Known when that layer (the first leaf of a container, recursively) declares a feature
+    size for inputs of shape ``(batch, features)`` (``Linear``'s ``in_features``).
+
+    Raises
+    ------
+    ArgumentError
+        When the first layer does not say what it accepts.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> infer_input_shape(nf.Sequential(nf.Linear(4, 3, rng=0), nf.ReLU()))
+    (4,)
+    """
+    first = layer
+    while first.input_spec is None and first.named_children():
+        first = first.named_children()[0][1]
+    spec = first.input_spec
+    if spec is not None and spec.index_count(first) is None and spec.sized_axis(first) == 1:
+        shape = spec.example_shape(first)
+        if len(shape) == 2:
+            return (int(shape[1]),)
+    raise ArgumentError(
+        f"summary: cannot tell the input shape from the first layer {label(first)}; pass "
+        "the shape of one example, e.g. model.summary(784) or model.summary((3, 32, 32))"
+    )
+
+
+def one_line(description: str) -> str:
+    r"""A layer's description on one line: a multi-line repr becomes ``Name(...)``.
+
+    Examples
+    --------
+    >>> one_line("Block(\n  (0): Linear(2 -> 2)\n)")
+    'Block(...)'
+    """
+    if "\n" not in description:
+        return description
+    first = description.split("\n", 1)[0].rstrip()
+    return f"{first}...)" if first.endswith("(") else f"{first} ..."
+
+
+def summarize(probe: Layer, input_shape: int | tuple[int, ...] | None) -> Summary:
     """Run a batch of zeros of ``input_shape`` through ``probe`` and tabulate its layers.
 
     ``probe`` is a copy in evaluation mode (``Layer.summary`` makes it); it runs under
-    ``no_grad``.
+    ``no_grad``. Without ``input_shape``, :func:`infer_input_shape` reads it from the first
+    layer.
     """
-    given: object = input_shape
+    given: object = infer_input_shape(probe) if input_shape is None else input_shape
     dims = given if isinstance(given, tuple | list) else (given,)
     shape = tuple(positive_int(d, f"summary: input_shape[{i}]") for i, d in enumerate(dims))
     params = probe.parameters()
@@ -38,10 +86,14 @@ def summarize(probe: Layer, input_shape: int | tuple[int, ...]) -> Summary:
 
 @attrs.frozen
 class SummaryRow:
-    """One row of a :class:`Summary`: a layer's name, description, output shape, size."""
+    """One row of a :class:`Summary`: a layer's name, description, output shape, size.
+
+    The description is kept on one line: a multi-line repr (a custom layer's) becomes its
+    first line, closed with ``...)``, so the table stays a table.
+    """
 
     name: str
-    description: str
+    description: str = attrs.field(converter=one_line)
     output_shape: tuple[int, ...]
     parameters: int
 
