@@ -109,7 +109,7 @@ class Optimizer(HasHyperparameters):
     >>> w.value, b.value
     (array([0., 2.]), array([0.75]))
     >>> opt
-    SignSGD(3 parameters in 2 groups, lr=[0.5, 0.25])
+    SignSGD(2 parameters in 2 groups, lr=[0.5, 0.25])
     """
 
     lr = Hyperparameter(non_negative)
