@@ -43,8 +43,12 @@ CASES = {
     ),
     "SGD-weight-decay": (SGD, "SGD", {"lr": 0.05, "weight_decay": 0.01}, {}, {"weight_decay": 0.3}),
     "Adam": (Adam, "Adam", {"lr": 0.01}, {"betas": (0.8, 0.99)}, {"lr": 0.003, "eps": 1e-6}),
-    "Adam-weight-decay": (Adam, "Adam", {"lr": 0.01, "weight_decay": 0.1}, {}, {"weight_decay": 0.0}),
-    "AdamW": (AdamW, "AdamW", {"lr": 0.01}, {"weight_decay": 0.5}, {"lr": 0.02, "betas": (0.5, 0.9)}),
+    "Adam-weight-decay": (
+        Adam, "Adam", {"lr": 0.01, "weight_decay": 0.1}, {}, {"weight_decay": 0.0}
+    ),
+    "AdamW": (
+        AdamW, "AdamW", {"lr": 0.01}, {"weight_decay": 0.5}, {"lr": 0.02, "betas": (0.5, 0.9)}
+    ),
     "RMSprop": (RMSprop, "RMSprop", {"lr": 0.01}, {"alpha": 0.9}, {"lr": 0.001}),
     "RMSprop-centered-momentum": (
         RMSprop, "RMSprop", {"lr": 0.01, "momentum": 0.5}, {"centered": True, "weight_decay": 0.01},
@@ -146,7 +150,8 @@ BAD_GROUPS = [
      r"param_groups\[1\]: nesterov=True needs momentum"),
     (lambda w, b: [{"params": [w]}, b], ArgumentTypeError, r"params\[1\] is a Parameter"),
     (lambda w, b: [{"params": []}], ArgumentError, r"param_groups\[0\]\['params'\] is empty"),
-    (lambda w, b: [{"params": [w, 3]}], ArgumentTypeError, r"\['params'\]\[1\] must be a Parameter"),
+    (lambda w, b: [{"params": [w, 3]}], ArgumentTypeError,
+     r"\['params'\]\[1\] must be a Parameter"),
 ]
 
 
