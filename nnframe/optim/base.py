@@ -423,10 +423,12 @@ class Optimizer(HasHyperparameters):
         problems: list[str] = []
         used: set[str] = set()
 
+        missing = object()
+
         def take(key: str) -> Any:
             if key not in state:
                 problems.append(f"missing: {key!r}")
-                return None
+                return missing
             used.add(key)
             return state[key]
 
@@ -459,13 +461,15 @@ class Optimizer(HasHyperparameters):
                         values[name] = take(prefix + name)
                 if n_groups > 1:
                     count = take(prefix + "num_parameters")
-                    if count is not None and count != len(group["params"]):
+                    if count is not missing and count != len(group["params"]):
                         problems.append(
                             f"{prefix + 'num_parameters'!r}: {count!r} in the state dict, "
                             f"{len(group['params'])} in param_groups[{g}]"
                         )
-                if any(value is None or None in (value if isinstance(value, tuple) else ())
-                       for value in values.values()):
+                if any(
+                    value is missing or (isinstance(value, tuple) and missing in value)
+                    for value in values.values()
+                ):
                     continue
                 try:
                     if n_groups == 1:

@@ -120,7 +120,7 @@ class LRScheduler(HasHyperparameters):
         ArgumentTypeError, ArgumentError
             When ``epoch`` is not a non-negative int, or the groups' base rates differ.
         """
-        return self.lr_for(epoch, self.base_lr)
+        return self.lr_for(self.check_epoch(epoch, "lr_at: epoch"), self.base_lr)
 
     def lrs_at(self, epoch: int) -> list[float]:
         """Return the learning rate of each group for ``epoch``, in closed form.
@@ -131,6 +131,7 @@ class LRScheduler(HasHyperparameters):
             When ``epoch`` is not a non-negative int.
         """
         if type(self).lr_for is not LRScheduler.lr_for:
+            epoch = self.check_epoch(epoch, "lrs_at: epoch")
             return [self.lr_for(epoch, base) for base in self.base_lrs]
         # A subclass written before groups existed implements lr_at from base_lr.
         if len(self.base_lrs) != 1:
