@@ -2,14 +2,17 @@
 
 from nnframe.optim.adam import Adam, AdamW
 from nnframe.optim.base import Optimizer
-from nnframe.optim.clip import clip_grad_norm
+from nnframe.optim.clip import clip_grad_norm, clip_grad_value
+from nnframe.optim.groups import ParamGroup
 from nnframe.optim.hyperparameters import Hyperparameter
 from nnframe.optim.rmsprop import RMSprop
 from nnframe.optim.schedules import (
     CosineAnnealingLR,
     ExponentialLR,
     InverseTimeDecay,
+    LinearLR,
     LRScheduler,
+    SequentialLR,
     StepLR,
 )
 from nnframe.optim.sgd import SGD
@@ -23,8 +26,12 @@ __all__ = [
     "Hyperparameter",
     "InverseTimeDecay",
     "LRScheduler",
+    "LinearLR",
     "Optimizer",
+    "ParamGroup",
     "RMSprop",
+    "SequentialLR",
     "StepLR",
     "clip_grad_norm",
+    "clip_grad_value",
 ]

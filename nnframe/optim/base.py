@@ -9,72 +9,11 @@ import numpy as np
 
 from nnframe.checks import is_integer, non_negative, state_mismatch
 from nnframe.errors import ArgumentError, ArgumentTypeError, StateDictError
+from nnframe.optim.groups import ParamGroup, as_parameter_list, group_list, group_specs
 from nnframe.optim.hyperparameters import HasHyperparameters, Hyperparameter
 from nnframe.parameter import Parameter
 
 __all__ = ["Optimizer", "as_parameter_list"]
-
-
-def as_parameter_list(params: object, owner: str, name: str = "params") -> list[Parameter]:
-    """Return ``params`` as a list of distinct Parameters, or raise naming ``owner``.
-
-    Parameters
-    ----------
-    params : iterable of Parameter
-        Anything iterable in a fixed order: a list, a tuple, ``model.parameters()``, a
-        generator. Sets (no fixed order), mappings and single objects are rejected.
-    owner : str
-        Who is asking (``"SGD"``), for error messages.
-    name : str, default "params"
-        The argument's name, for error messages.
-
-    Raises
-    ------
-    ArgumentTypeError
-        When ``params`` is not an ordered iterable or holds something else than a Parameter.
-    ArgumentError
-        When it is empty or holds a Parameter twice.
-    """
-    if isinstance(params, set | frozenset):
-        raise ArgumentTypeError(
-            f"{owner}: {name} is a {type(params).__name__}, which has no fixed order; "
-            "pass a list, such as model.parameters()"
-        )
-    if isinstance(params, Mapping):
-        raise ArgumentTypeError(
-            f"{owner}: {name} must be an iterable of Parameters; got a "
-            f"{type(params).__name__}; pass list(params.values()) or model.parameters()"
-        )
-    if isinstance(params, Parameter) or not isinstance(params, Iterable):
-        hint = "; pass model.parameters()" if hasattr(params, "parameters") else ""
-        if isinstance(params, Parameter):
-            hint = "; wrap a single Parameter in a list"
-        raise ArgumentTypeError(
-            f"{owner}: {name} must be an iterable of Parameters; got "
-            f"{type(params).__name__}{hint}"
-        )
-    try:
-        result = list(params)
-    except TypeError as error:  # iterable in name only: a 0-d array
-        raise ArgumentTypeError(
-            f"{owner}: {name} must be an iterable of Parameters; got "
-            f"{type(params).__name__} ({error})"
-        ) from None
-    if not result:
-        raise ArgumentError(f"{owner}: {name} is empty; there is nothing to optimize")
-    first_index: dict[int, int] = {}
-    for i, p in enumerate(result):
-        if not isinstance(p, Parameter):
-            raise ArgumentTypeError(
-                f"{owner}: {name}[{i}] must be a Parameter; got {type(p).__name__}"
-            )
-        if id(p) in first_index:
-            raise ArgumentError(
-                f"{owner}: {name}[{i}] is the same Parameter as {name}[{first_index[id(p)]}]; "
-                "list each Parameter once"
-            )
-        first_index[id(p)] = i
-    return result
 
 
 def _flatten(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,31 +33,52 @@ class Optimizer(HasHyperparameters):
 
     A subclass declares its hyperparameters as :class:`Hyperparameter` class attributes,
     passes them to ``super().__init__`` and implements :meth:`update`, which changes
-    ``p.value`` in place from ``p.grad``. Per-parameter state (momentum buffers, moment
-    estimates) lives in :attr:`state`, a dict keyed by Parameter identity, and is
-    allocated once, at the first step that needs it.
+    ``p.value`` in place from ``p.grad``, reading the hyperparameters as attributes
+    (``self.lr``): while :meth:`step` updates a parameter, they hold the values of that
+    parameter's group. Per-parameter state (momentum buffers, moment estimates) lives
+    in :attr:`state`, a dict keyed by Parameter identity, and is allocated once, at the
+    first step that needs it.
 
     Parameters
     ----------
-    params : iterable of Parameter
+    params : iterable of Parameter, or list of dict
         The parameters to optimize, in a fixed order (``model.parameters()``); turned
         into a list. Empty iterables, sets and repeated Parameters are rejected. Frozen
-        parameters may be listed: :meth:`step` skips them while they are frozen.
+        parameters may be listed: :meth:`step` skips them while they are frozen. Or
+        parameter groups, PyTorch's shape: dicts ``{"params": [...], "lr": ...}``,
+        each with its own values for some hyperparameters; the others come from the
+        keyword arguments.
     **hyperparameters
-        A value for every declared hyperparameter, ``lr`` included.
+        A value for every declared hyperparameter, ``lr`` included: the defaults of
+        the groups.
 
     Attributes
     ----------
+    param_groups : list of ParamGroup
+        One dict per group with ``"params"`` (a tuple) and every hyperparameter.
+        Assignments are validated (``param_groups[1]["lr"] = 0.01``; schedules write
+        them). A single list of parameters makes one group.
     params : list of Parameter
-        The parameters, in the order given; ``state_dict`` refers to them by index.
+        Every parameter, group after group, in the order given; ``state_dict`` refers
+        to them by index.
+    defaults : dict
+        The hyperparameters given to the constructor, which groups fall back to.
     lr : float
-        The learning rate. Read and set it freely (schedules do); it is validated.
+        The learning rate. Setting it sets every group's (validated); reading it gives
+        the groups' common value, and raises ``ArgumentError`` when they differ (read
+        ``param_groups[i]["lr"]`` then). The same holds for every hyperparameter.
     state : dict of Parameter to dict of str to ndarray
         Per-parameter state arrays, same shape and dtype as the parameter.
     step_count : int
         The number of completed calls to :meth:`step`.
     state_names : tuple of str
         Class attribute: the names of the state arrays the optimizer may keep.
+
+    Notes
+    -----
+    ``step_count`` is one count for the whole optimizer (Adam's bias correction reads
+    it). PyTorch counts steps per parameter, which differs only for parameters added
+    with :meth:`add_param_group` after the first step, or frozen for some steps.
 
     Examples
     --------
@@ -139,17 +99,195 @@ class Optimizer(HasHyperparameters):
     array([0.5, 1.5])
     >>> opt
     SignSGD(1 parameter, lr=0.5)
+
+    It takes parameter groups too:
+
+    >>> b = Parameter(np.array([1.0]))
+    >>> opt = SignSGD([{"params": [w]}, {"params": [b], "lr": 0.25}], lr=0.5)
+    >>> b.grad[...] = 2.0
+    >>> opt.step()
+    >>> w.value, b.value
+    (array([0., 2.]), array([0.75]))
+    >>> opt
+    SignSGD(2 parameters in 2 groups, lr=[0.5, 0.25])
     """
 
     lr = Hyperparameter(non_negative)
     state_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: Iterable[Parameter], **hyperparameters: object) -> None:
-        self.params = as_parameter_list(params, type(self).__name__)
-        self.init_hyperparameters(**hyperparameters)
+    def __init__(self, params: Iterable[Any], **hyperparameters: object) -> None:
+        owner = type(self).__name__
+        names = self.hyperparameter_names()
+        missing = [name for name in names if name not in hyperparameters]
+        if missing:
+            raise ArgumentTypeError(f"{owner}: missing hyperparameters {', '.join(missing)}")
+        self._names: tuple[str, ...] = names
+        defaults = self.validate_hyperparameters(**hyperparameters)
+        specs = group_list(params, owner)
+        if specs is None:
+            groups: list[tuple[list[Parameter], dict[str, object]]] = [
+                (as_parameter_list(params, owner), {})
+            ]
+        else:
+            groups = group_specs(specs, owner, names, {})
+        checked = [
+            self._checked(values, f"param_groups[{i}]", defaults)
+            for i, (_, values) in enumerate(groups)
+        ]
+        self.defaults: dict[str, Any] = defaults
+        self.param_groups: list[ParamGroup] = [
+            ParamGroup({"params": tuple(group), **defaults, **values}, self)
+            for (group, _), values in zip(groups, checked, strict=True)
+        ]
+        self.params = [p for group, _ in groups for p in group]
         self.state: dict[Parameter, dict[str, np.ndarray]] = {p: {} for p in self.params}
         self.step_count = 0
         self._scratch: dict[Parameter, np.ndarray] = {}
+        self._sync()
+
+    # -- groups -----------------------------------------------------------------------
+
+    def add_param_group(self, group: Mapping[str, Any]) -> None:
+        """Add a parameter group, as ``torch.optim.Optimizer.add_param_group``.
+
+        Hyperparameters it does not set come from :attr:`defaults`. Its parameters
+        join :attr:`params` at the end, with empty state.
+
+        Parameters
+        ----------
+        group : dict
+            ``{"params": [...], <hyperparameter>: value, ...}``.
+
+        Raises
+        ------
+        ArgumentTypeError, ArgumentError
+            For a group that is not a dict, has no ``"params"``, an unknown key, a bad
+            value or a Parameter the optimizer already has; nothing is changed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nnframe import Parameter
+        >>> from nnframe.optim import SGD
+        >>> opt = SGD([Parameter(np.zeros(2))], lr=0.1)
+        >>> opt.add_param_group({"params": [Parameter(np.zeros(3))], "lr": 0.01})
+        >>> [g["lr"] for g in opt.param_groups], len(opt.params)
+        ([0.1, 0.01], 2)
+        """
+        owner = type(self).__name__
+        seen = {
+            id(p): f"param_groups[{i}]['params'][{j}]"
+            for i, g in enumerate(self.param_groups)
+            for j, p in enumerate(g["params"])
+        }
+        index = len(self.param_groups)
+        [(params, values)] = group_specs([group], f"{owner}.add_param_group", self._names,
+                                         seen, first=index)
+        values = self._checked(values, f"param_groups[{index}]", self.defaults)
+        self.param_groups.append(ParamGroup({"params": tuple(params), **self.defaults,
+                                             **values}, self))
+        self.params.extend(params)
+        for p in params:
+            self.state[p] = {}
+        self._sync()
+
+    def set_group_values(self, group: ParamGroup, values: Mapping[str, object]) -> None:
+        """Validate ``values`` for one of :attr:`param_groups` and set them, all or none.
+
+        ``group[key] = value`` calls it. Raises naming the group index and key.
+        """
+        owner = type(self).__name__
+        index = next((i for i, g in enumerate(self.param_groups) if g is group), None)
+        if index is None:
+            raise ArgumentError(f"{owner}: the group is no longer in param_groups")
+        where = f"param_groups[{index}]"
+        if "params" in values:
+            raise ArgumentError(
+                f"{owner}: {where}['params'] cannot be replaced; add parameters with "
+                "add_param_group"
+            )
+        for key in values:
+            if key not in self._names:
+                raise ArgumentError(
+                    f"{owner}: {where} has no key {key!r}; a group has 'params' and "
+                    f"{', '.join(repr(k) for k in self._names)}"
+                )
+        checked = self._checked(values, where, group)
+        dict.update(group, checked)
+        self._sync()
+
+    def set_hyperparameters(self, **values: object) -> None:
+        """Validate and set hyperparameters in every group; on an error nothing changes.
+
+        ``optimizer.lr = 0.01`` calls it.
+        """
+        several = len(self.param_groups) > 1
+        checked = self.validate_hyperparameters(**values) if not several else None
+        if several:
+            for i, group in enumerate(self.param_groups):
+                checked = self._checked(values, f"param_groups[{i}]", group, named=True)
+        assert checked is not None
+        for group in self.param_groups:
+            dict.update(group, checked)
+        self._sync()
+
+    def _checked(
+        self,
+        values: Mapping[str, object],
+        where: str,
+        base: Mapping[str, Any],
+        named: bool = False,
+    ) -> dict[str, Any]:
+        """Check ``values`` one by one, then merged into ``base``, naming ``where``."""
+        owner = type(self).__name__
+        cls = type(self)
+        for name in values:
+            if name not in self._names:
+                raise ArgumentError(
+                    f"{owner}: there is no hyperparameter {name!r}; "
+                    f"the hyperparameters are {', '.join(self._names)}"
+                )
+        checked = {
+            name: getattr(cls, name).check(
+                value, f"{owner}: {name}" if named else f"{owner}: {where}[{name!r}]"
+            )
+            for name, value in values.items()
+        }
+        merged = {name: base[name] for name in self._names if name in base}
+        merged.update(checked)
+        if len(merged) == len(self._names):
+            try:
+                self.check_hyperparameters(merged)
+            except ArgumentError as error:
+                message = str(error).removeprefix(f"{owner}: ")
+                raise ArgumentError(f"{owner}: {where}: {message}") from None
+        return checked
+
+    def _sync(self) -> None:
+        # The attributes (self.lr) hold the groups' common values; a value that differs
+        # between groups is absent, so that reading it raises (see missing_hyperparameter).
+        groups = self.param_groups
+        attributes = self.__dict__
+        for name in self._names:
+            value = groups[0][name]
+            if all(g[name] == value for g in groups[1:]):
+                attributes[name] = value
+            else:
+                attributes.pop(name, None)
+
+    def missing_hyperparameter(self, name: str) -> Exception:
+        """Return the error for reading a hyperparameter whose groups differ."""
+        if len(self.__dict__.get("param_groups", ())) > 1:
+            values = ", ".join(repr(g[name]) for g in self.param_groups)
+            return ArgumentError(
+                f"{type(self).__name__}: the parameter groups have different {name} "
+                f"({values}); read param_groups[i][{name!r}]"
+            )
+        return super().missing_hyperparameter(name)
+
+    def group_hyperparameters(self) -> list[dict[str, Any]]:
+        """Return each group's hyperparameters (without ``"params"``), as new dicts."""
+        return [{name: g[name] for name in self._names} for g in self.param_groups]
 
     # -- the update -------------------------------------------------------------------
 
@@ -158,20 +296,35 @@ class Optimizer(HasHyperparameters):
 
         Increments :attr:`step_count`, then calls :meth:`update` for each parameter in
         order, except frozen ones (``requires_grad`` False), which keep their values
-        and state. Gradients are left as they are: call :meth:`zero_grad` before the next
-        backward pass.
+        and state; with several groups, the hyperparameter attributes hold each group's
+        values while its parameters are updated. Gradients are left as they are: call
+        :meth:`zero_grad` before the next backward pass.
         """
         self.step_count += 1
-        for p in self.params:
-            if p.requires_grad:
-                self.update(p)
+        groups = self.param_groups
+        if len(groups) == 1:
+            for p in self.params:
+                if p.requires_grad:
+                    self.update(p)
+            return
+        attributes = self.__dict__
+        try:
+            for group in groups:
+                for name in self._names:
+                    attributes[name] = group[name]
+                for p in group["params"]:
+                    if p.requires_grad:
+                        self.update(p)
+        finally:
+            self._sync()
 
     def update(self, p: Parameter) -> None:
         """Update one parameter in place; :meth:`step` calls it after counting the step.
 
         Implementations change the array ``p.value`` in place and compute in its dtype
         (hyperparameters are Python floats, which do not promote float32 arrays):
-        ``p.value -= step`` or ``out=p.value``.
+        ``p.value -= step`` or ``out=p.value``. The hyperparameter attributes
+        (``self.lr``) hold the values of ``p``'s group.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement update()")
 
@@ -208,11 +361,14 @@ class Optimizer(HasHyperparameters):
     def state_dict(self) -> dict[str, Any]:
         """Return the optimizer's state as a flat dict of Python scalars and arrays.
 
-        Keys are the hyperparameters by name (a tuple such as ``betas`` is spread into
-        ``betas.0`` and ``betas.1``), ``step_count``, ``num_parameters``, and
-        ``state.<i>.<name>`` for the state arrays of ``params[i]`` (copies). Every
-        value is a Python ``float``, ``int`` or ``bool`` or an ndarray, so the dict can
-        be written to JSON plus a safetensors file.
+        Keys are ``step_count``, ``num_parameters``, ``state.<i>.<name>`` for the state
+        arrays of ``params[i]`` (copies), and the hyperparameters (a tuple such as
+        ``betas`` is spread into ``betas.0`` and ``betas.1``): with one group, by name
+        (``lr``); with several, ``param_groups.<g>.<name>`` for group ``g``, with
+        ``param_groups.<g>.num_parameters``, its number of parameters (the groups hold
+        consecutive runs of :attr:`params`). Every value is a Python ``float``, ``int``
+        or ``bool`` or an ndarray, so the dict can be written to JSON plus a safetensors
+        file.
 
         Examples
         --------
@@ -224,8 +380,19 @@ class Optimizer(HasHyperparameters):
         >>> sorted(opt.state_dict())  # doctest: +NORMALIZE_WHITESPACE
         ['dampening', 'lr', 'momentum', 'nesterov', 'num_parameters',
          'state.0.momentum_buffer', 'step_count', 'weight_decay']
+        >>> opt.add_param_group({"params": [Parameter(np.zeros(1))], "lr": 0.01})
+        >>> opt.state_dict()["param_groups.1.lr"], opt.state_dict()["param_groups.1.num_parameters"]
+        (0.01, 1)
         """
-        result = _flatten(self.hyperparameters())
+        result: dict[str, Any] = {}
+        if len(self.param_groups) == 1:
+            result.update(_flatten(self.group_hyperparameters()[0]))
+        else:
+            for g, group in enumerate(self.param_groups):
+                prefix = f"param_groups.{g}."
+                for key, value in _flatten({n: group[n] for n in self._names}).items():
+                    result[prefix + key] = value
+                result[prefix + "num_parameters"] = len(group["params"])
         result["step_count"] = self.step_count
         result["num_parameters"] = len(self.params)
         for i, p in enumerate(self.params):
@@ -236,9 +403,9 @@ class Optimizer(HasHyperparameters):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore hyperparameters, step count and state arrays from :meth:`state_dict`.
 
-        Everything is checked before anything changes: the keys, every hyperparameter,
-        the number of parameters, and the shape and dtype of every state array against
-        its parameter. The arrays are copied.
+        Everything is checked before anything changes: the keys, the number of groups
+        and of parameters in each, every hyperparameter, and the shape and dtype of
+        every state array against its parameter. The arrays are copied.
 
         Raises
         ------
@@ -256,26 +423,61 @@ class Optimizer(HasHyperparameters):
         problems: list[str] = []
         used: set[str] = set()
 
+        missing = object()
+
         def take(key: str) -> Any:
             if key not in state:
                 problems.append(f"missing: {key!r}")
-                return None
+                return missing
             used.add(key)
             return state[key]
 
-        values: dict[str, object] = {}
-        for name, current in self.hyperparameters().items():
-            if isinstance(current, tuple):
-                items = [take(f"{name}.{i}") for i in range(len(current))]
-                values[name] = tuple(items)
-            else:
-                values[name] = take(name)
-        hyperparameters: dict[str, Any] = {}
-        if not problems:
-            try:
-                hyperparameters = self.validate_hyperparameters(**values)
-            except (ArgumentError, ArgumentTypeError) as error:
-                problems.append(str(error))
+        groups = self.param_groups
+        indices = {
+            int(key.split(".")[1])
+            for key in state
+            if isinstance(key, str)
+            and key.startswith("param_groups.")
+            and key.split(".")[1].isdecimal()
+        }
+        n_groups = max(indices) + 1 if indices else 1
+        loaded: list[dict[str, Any]] = []
+        if n_groups != len(groups):
+            problems.append(
+                f"the state dict has {n_groups} parameter group{'s' * (n_groups != 1)}, "
+                f"the optimizer {len(groups)}"
+            )
+            used.update(k for k in state if isinstance(k, str) and k.startswith("param_groups."))
+        else:
+            for g, group in enumerate(groups):
+                prefix = "" if n_groups == 1 else f"param_groups.{g}."
+                values: dict[str, object] = {}
+                for name in self._names:
+                    current = group[name]
+                    if isinstance(current, tuple):
+                        values[name] = tuple(take(f"{prefix}{name}.{i}")
+                                             for i in range(len(current)))
+                    else:
+                        values[name] = take(prefix + name)
+                if n_groups > 1:
+                    count = take(prefix + "num_parameters")
+                    if count is not missing and count != len(group["params"]):
+                        problems.append(
+                            f"{prefix + 'num_parameters'!r}: {count!r} in the state dict, "
+                            f"{len(group['params'])} in param_groups[{g}]"
+                        )
+                if any(
+                    value is missing or (isinstance(value, tuple) and missing in value)
+                    for value in values.values()
+                ):
+                    continue
+                try:
+                    if n_groups == 1:
+                        loaded.append(self.validate_hyperparameters(**values))
+                    else:
+                        loaded.append(self._checked(values, f"param_groups[{g}]", {}))
+                except (ArgumentError, ArgumentTypeError) as error:
+                    problems.append(str(error))
 
         step_count = take("step_count")
         if "step_count" in state and (
@@ -321,7 +523,9 @@ class Optimizer(HasHyperparameters):
                 f"{owner}.load_state_dict: the state dict does not match the optimizer; "
                 "nothing was loaded:\n  " + "\n  ".join(problems)
             )
-        self.__dict__.update(hyperparameters)
+        for group, values in zip(groups, loaded, strict=True):
+            dict.update(group, values)
+        self._sync()
         self.step_count = int(step_count)
         self.state = {p: {} for p in self.params}
         for (index, name), array in arrays.items():
@@ -331,5 +535,14 @@ class Optimizer(HasHyperparameters):
 
     def __repr__(self) -> str:
         n = len(self.params)
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
-        return f"{type(self).__name__}({n} parameter{'s' if n != 1 else ''}, {settings})"
+        shown = f"{n} parameter{'s' if n != 1 else ''}"
+        groups = self.group_hyperparameters()
+        if len(groups) > 1:
+            shown += f" in {len(groups)} groups"
+        settings = []
+        for name in self._names:
+            values = [g[name] for g in groups]
+            same = all(v == values[0] for v in values)
+            settings.append(f"{name}={values[0]!r}" if same else f"{name}={values!r}")
+        return f"{type(self).__name__}({shown}, {', '.join(settings)})"
+

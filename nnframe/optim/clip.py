@@ -1,4 +1,4 @@
-"""Gradient clipping: ``clip_grad_norm``."""
+"""Gradient clipping: ``clip_grad_norm`` and ``clip_grad_value``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nnframe.checks import is_real
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.parameter import Parameter
 
-__all__ = ["clip_grad_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_value"]
 
 
 def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float) -> float:
@@ -70,27 +70,7 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
         limit = math.inf
     if not limit > 0.0:  # also catches NaN
         raise ArgumentError(f"clip_grad_norm: max_norm must be > 0; got {limit:g}")
-    if isinstance(parameters, Parameter):
-        parameters = [parameters]
-    if not isinstance(parameters, Iterable):
-        raise ArgumentTypeError(
-            "clip_grad_norm: parameters must be an iterable of Parameters; got "
-            f"{type(parameters).__name__}"
-        )
-    try:
-        items = list(parameters)
-    except TypeError as error:  # iterable in name only: a 0-d array
-        raise ArgumentTypeError(
-            "clip_grad_norm: parameters must be an iterable of Parameters; got "
-            f"{type(parameters).__name__} ({error})"
-        ) from None
-    unique: dict[int, Parameter] = {}
-    for i, p in enumerate(items):
-        if not isinstance(p, Parameter):
-            raise ArgumentTypeError(
-                f"clip_grad_norm: parameters[{i}] must be a Parameter; got {type(p).__name__}"
-            )
-        unique.setdefault(id(p), p)
+    unique = _unique_parameters(parameters, "clip_grad_norm")
     grads = [p.grad for p in unique.values()]
     # Each norm in the gradient's dtype, then combined in Python floats without overflow.
     total = math.hypot(*(float(np.linalg.norm(g)) for g in grads))
@@ -99,3 +79,78 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
         for g in grads:
             g *= scale
     return total
+
+
+def _unique_parameters(parameters: object, owner: str) -> dict[int, Parameter]:
+    """``parameters`` (a Parameter or an iterable of them) by identity, each once."""
+    if isinstance(parameters, Parameter):
+        parameters = [parameters]
+    if not isinstance(parameters, Iterable):
+        raise ArgumentTypeError(
+            f"{owner}: parameters must be an iterable of Parameters; got "
+            f"{type(parameters).__name__}"
+        )
+    try:
+        items = list(parameters)
+    except TypeError as error:  # iterable in name only: a 0-d array
+        raise ArgumentTypeError(
+            f"{owner}: parameters must be an iterable of Parameters; got "
+            f"{type(parameters).__name__} ({error})"
+        ) from None
+    unique: dict[int, Parameter] = {}
+    for i, p in enumerate(items):
+        if not isinstance(p, Parameter):
+            raise ArgumentTypeError(
+                f"{owner}: parameters[{i}] must be a Parameter; got {type(p).__name__}"
+            )
+        unique.setdefault(id(p), p)
+    return unique
+
+
+def clip_grad_value(parameters: Iterable[Parameter] | Parameter, clip_value: float) -> None:
+    """Clip every gradient element into ``[-clip_value, clip_value]``, in place.
+
+    ``torch.nn.utils.clip_grad_value_``'s semantics: each element of each gradient is
+    clamped on its own, in its own dtype. NaN elements stay NaN. Call it between
+    ``backward`` and ``optimizer.step()``.
+
+    Parameters
+    ----------
+    parameters : iterable of Parameter, or a Parameter
+        Whose gradients to clip; a Parameter listed twice is clipped once.
+    clip_value : float
+        The largest magnitude allowed, ``> 0`` (``math.inf`` changes nothing).
+
+    Raises
+    ------
+    ArgumentError, ArgumentTypeError
+        For a ``clip_value`` that is not a positive number or a non-Parameter; nothing
+        is changed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnframe import Parameter
+    >>> w = Parameter(np.zeros(3))
+    >>> w.grad[...] = [3.0, -0.5, -4.0]
+    >>> clip_grad_value([w], clip_value=1.0)
+    >>> w.grad
+    array([ 1. , -0.5, -1. ])
+    """
+    value: object = clip_value
+    if not is_real(value):
+        raise ArgumentTypeError(
+            f"clip_grad_value: clip_value must be a real number; got {type(value).__name__}"
+        )
+    try:
+        limit = float(value)
+    except OverflowError:  # an int beyond the float range: nothing reaches it
+        limit = math.inf
+    if not limit > 0.0:  # also catches NaN
+        raise ArgumentError(f"clip_grad_value: clip_value must be > 0; got {limit:g}")
+    unique = _unique_parameters(parameters, "clip_grad_value")
+    if math.isinf(limit):
+        return
+    for p in unique.values():
+        grad = p.grad
+        np.clip(grad, -limit, limit, out=grad)

@@ -62,9 +62,7 @@ class Hyperparameter(Generic[T]):
         # __set__, so a set value, kept in the instance's __dict__, is found first.
         if obj is None:
             return self
-        raise AttributeError(
-            f"{type(obj).__name__}: hyperparameter {self.name!r} has not been set"
-        )
+        raise obj.missing_hyperparameter(self.name)
 
 
 class HasHyperparameters:
@@ -79,6 +77,14 @@ class HasHyperparameters:
             self.set_hyperparameters(**{name: value})
         else:
             object.__setattr__(self, name, value)
+
+    def missing_hyperparameter(self, name: str) -> Exception:
+        """Return the error raised on reading hyperparameter ``name`` when it has no value.
+
+        An ``AttributeError`` by default; optimizers with parameter groups that disagree
+        on the value say so instead.
+        """
+        return AttributeError(f"{type(self).__name__}: hyperparameter {name!r} has not been set")
 
     @classmethod
     def hyperparameter_names(cls) -> tuple[str, ...]:

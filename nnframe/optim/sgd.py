@@ -25,8 +25,9 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Parameter, or FlatParameters
-        The parameters to optimize (``model.parameters()``). Given a
+    params : iterable of Parameter, FlatParameters, or list of dict
+        The parameters to optimize (``model.parameters()``), or parameter groups
+        (``[{"params": [...], "lr": 0.01}, ...]``, see :class:`Optimizer`). Given a
         :class:`~nnframe.FlatParameters`, plain SGD (no momentum, no weight decay)
         updates its whole ``values`` array in one operation, with the same result.
     lr : float
@@ -71,7 +72,7 @@ class SGD(Optimizer):
     rounds separately, and a small parameter alone takes numpy where the flat array
     takes BLAS (bit for bit the same when both take one path). Otherwise (or
     once a parameter has left the buffer, see ``FlatParameters.intact``, or while one is
-    frozen) it steps parameter by parameter.
+    frozen, or with several parameter groups) it steps parameter by parameter.
 
     Examples
     --------
@@ -114,8 +115,13 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Update every parameter once, in place (over one array when it can: see Notes)."""
         overridden = getattr(self.update, "__func__", None) is not SGD.update  # subclass, patch
-        if self.momentum != 0.0 or self.weight_decay != 0.0 or overridden:
-            super().step()
+        if (
+            overridden
+            or len(self.param_groups) != 1
+            or self.momentum != 0.0
+            or self.weight_decay != 0.0
+        ):
+            super().step()  # also every multi-group step: update() reads each group's values
             return
         # Plain SGD: what update() does, in one loop (or one call) without its bookkeeping.
         self.step_count += 1

@@ -10,15 +10,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.checks import boolean, file_path, non_negative, positive_int
+from nnframe.checks import (
+    boolean,
+    file_path,
+    interval,
+    non_negative,
+    non_negative_int,
+    positive_int,
+    real,
+)
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.serialization import save_checkpoint
 from nnframe.training.history import History
 
 if TYPE_CHECKING:
+    from nnframe.optim import Optimizer
     from nnframe.training.trainer import Trainer
 
-__all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+]
 
 # The hooks Trainer.fit calls on every callback.
 _HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
@@ -217,12 +232,15 @@ class LearningRateScheduler(Callback):
     Parameters
     ----------
     schedule : schedule object or callable
-        Either a schedule from :mod:`nnframe.optim` (anything with ``lr_at(epoch)``,
-        e.g. ``StepLR``), or a Keras-style function ``schedule(epoch, lr) -> new_lr``.
+        Either a schedule from :mod:`nnframe.optim` (anything with ``lrs_at(epoch)``,
+        one rate per parameter group, or ``lr_at(epoch)`` for a single group, e.g.
+        ``StepLR``), or a Keras-style function ``schedule(epoch, lr) -> new_lr``, called
+        for each parameter group with that group's current rate.
 
     Notes
     -----
-    The learning rate used in each epoch is added to the epoch logs as ``"lr"``.
+    The learning rate used in each epoch is added to the epoch logs as ``"lr"`` (the
+    first group's), with ``"lr_1"``, ``"lr_2"``, ... for the other groups.
 
     Examples
     --------
@@ -243,16 +261,231 @@ class LearningRateScheduler(Callback):
                 f"function (epoch, lr) -> lr; got {got}"
             )
         self.schedule = schedule
-        self._lr = math.nan
+        self._lrs: list[float] = []
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        groups = trainer.optimizer.param_groups
+        lrs_at: Callable[[int], list[float]] | None = getattr(self.schedule, "lrs_at", None)
         lr_at: Callable[[int], float] | None = getattr(self.schedule, "lr_at", None)
-        lr = lr_at(epoch) if lr_at is not None else self.schedule(epoch, trainer.optimizer.lr)
-        self._lr = non_negative(lr, f"LearningRateScheduler: the lr for epoch {epoch}")
-        trainer.optimizer.lr = self._lr
+        if lrs_at is not None:
+            lrs = list(lrs_at(epoch))
+        elif lr_at is not None:
+            if len(groups) != 1:
+                raise ArgumentError(
+                    f"LearningRateScheduler: the schedule has lr_at(epoch) only, which "
+                    f"gives one rate; the optimizer has {len(groups)} parameter groups"
+                )
+            lrs = [lr_at(epoch)]
+        else:
+            lrs = [self.schedule(epoch, group["lr"]) for group in groups]
+        where = f"LearningRateScheduler: the lr for epoch {epoch}"
+        checked = [non_negative(lr, where) for lr in lrs]
+        if len(checked) != len(groups):
+            raise ArgumentError(
+                f"{where}: the schedule gives {len(checked)} rates for {len(groups)} groups"
+            )
+        for group, lr in zip(groups, checked, strict=True):
+            group["lr"] = lr
+        self._lrs = checked
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        logs["lr"] = self._lr
+        log_rates(logs, self._lrs)
+
+
+def log_rates(logs: dict[str, float], lrs: Sequence[float]) -> None:
+    """Add the learning rates of an epoch to its logs: ``"lr"``, and ``"lr_<g>"`` for g > 0."""
+    if lrs:
+        logs["lr"] = lrs[0]
+    for g, lr in enumerate(lrs[1:], start=1):
+        logs[f"lr_{g}"] = lr
+
+
+class ReduceLROnPlateau(Callback):
+    """Divide the learning rates when a monitored quantity has stopped improving.
+
+    PyTorch's ``torch.optim.lr_scheduler.ReduceLROnPlateau`` as a callback (Keras has
+    the same callback): after each epoch the monitored value is compared with the best
+    so far; after more than ``patience`` epochs in a row without improvement, every
+    parameter group's rate is multiplied by ``factor`` (not below its ``min_lr``), and
+    ``cooldown`` epochs pass before bad epochs count again.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+        A key of the epoch logs.
+    factor : float, default 0.1
+        The factor each rate is multiplied by, in ``(0, 1)``.
+    patience : int, default 10
+        Epochs without improvement that are tolerated: the rates drop at the
+        ``patience + 1``-th (PyTorch's rule; Keras drops at the ``patience``-th).
+    mode : {"auto", "min", "max"}, default "auto"
+        Whether smaller or larger is better; "auto" picks "max" for accuracy-like names.
+    threshold : float, default 1e-4
+        The smallest change that counts as an improvement, ``>= 0``.
+    threshold_mode : {"rel", "abs"}, default "rel"
+        "rel": better than ``best * (1 - threshold)`` (mode min) or
+        ``best * (1 + threshold)`` (max); "abs": better than ``best -/+ threshold``.
+    cooldown : int, default 0
+        Epochs after a reduction during which no bad epoch is counted, ``>= 0``.
+    min_lr : float or sequence of float, default 0.0
+        The lowest rate, one for all groups or one per group, ``>= 0``.
+    eps : float, default 1e-8
+        A reduction smaller than this is skipped, ``>= 0``.
+
+    Attributes
+    ----------
+    best : float
+        The best value seen.
+    num_bad_epochs : int
+        Consecutive epochs without improvement (outside cooldown).
+    cooldown_counter : int
+        Epochs of cooldown left.
+
+    Notes
+    -----
+    The counters are not written to checkpoints: they are a function of the monitored
+    values, so at the start of training (a resumed run included) they are recomputed
+    from the history, as ``ModelCheckpoint`` does for its best value; the rates
+    themselves are in the optimizer's state. Put it before ``ModelCheckpoint`` in the
+    callbacks (it raises otherwise), so that a checkpoint holds the epoch's reduced
+    rates. The rates used in each epoch are logged as ``"lr"`` (and ``"lr_1"``, ...).
+
+    Without a Trainer, call :meth:`step` after each epoch with the value and the
+    optimizer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnframe import Parameter
+    >>> from nnframe.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> plateau = ReduceLROnPlateau(factor=0.5, patience=1)
+    >>> [plateau.step(loss, opt) for loss in [3.0, 2.0, 2.0, 2.0]]
+    [False, False, False, True]
+    >>> opt.lr
+    0.5
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        *,
+        mode: str = "auto",
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        owner = "ReduceLROnPlateau"
+        mode = _resolve_mode(owner, monitor, mode)
+        self.monitor: str = monitor
+        self.factor: float = interval(0.0, 1.0, low_open=True)(factor, f"{owner}: factor")
+        self.patience: int = non_negative_int(patience, f"{owner}: patience")
+        self.mode: str = mode
+        self.threshold: float = non_negative(threshold, f"{owner}: threshold")
+        if threshold_mode not in ("rel", "abs"):
+            raise ArgumentError(f"{owner}: "
+                                f"threshold_mode must be rel or abs; got {threshold_mode!r}")
+        self.threshold_mode: str = threshold_mode
+        self.cooldown: int = non_negative_int(cooldown, f"{owner}: cooldown")
+        given: object = min_lr
+        if isinstance(given, Sequence) and not isinstance(given, str):
+            self.min_lr: float | list[float] = [
+                non_negative(v, f"{owner}: min_lr[{i}]") for i, v in enumerate(given)
+            ]
+        else:
+            self.min_lr = non_negative(given, f"{owner}: min_lr")
+        self.eps: float = non_negative(eps, f"{owner}: eps")
+        self._lrs: list[float] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the values seen: no best, no bad epochs, no cooldown."""
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+
+    def _better(self, value: float) -> bool:
+        if self.mode == "min":
+            bar = self.best * (1.0 - self.threshold) if self.threshold_mode == "rel" else (
+                self.best - self.threshold
+            )
+            return value < bar
+        bar = self.best * (1.0 + self.threshold) if self.threshold_mode == "rel" else (
+            self.best + self.threshold
+        )
+        return value > bar
+
+    def _count(self, value: float) -> bool:
+        """Record one value; return whether the rates are due to drop (PyTorch's order)."""
+        if self._better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+            return True
+        return False
+
+    def _min_lrs(self, n: int) -> list[float]:
+        if isinstance(self.min_lr, list):
+            if len(self.min_lr) != n:
+                raise ArgumentError(
+                    f"ReduceLROnPlateau: min_lr has {len(self.min_lr)} values; the "
+                    f"optimizer has {n} parameter groups"
+                )
+            return self.min_lr
+        return [self.min_lr] * n
+
+    def step(self, value: float, optimizer: Optimizer) -> bool:
+        """Record the epoch's monitored ``value``; reduce ``optimizer``'s rates when due.
+
+        Returns
+        -------
+        bool
+            Whether the rates were due to drop (a group already at its ``min_lr`` keeps
+            its rate).
+        """
+        groups = optimizer.param_groups
+        floors = self._min_lrs(len(groups))
+        value = real(value, "ReduceLROnPlateau: the monitored value")
+        if not self._count(value):
+            return False
+        for group, floor in zip(groups, floors, strict=True):
+            old = group["lr"]
+            new = max(old * self.factor, floor)
+            if old - new > self.eps:
+                group["lr"] = new
+        return True
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        for i, callback in enumerate(trainer.callbacks):
+            if callback is self:
+                break
+            if isinstance(callback, ModelCheckpoint):
+                raise ArgumentError(
+                    f"ReduceLROnPlateau: callbacks[{i}] is a ModelCheckpoint, which runs "
+                    "before it; put ReduceLROnPlateau first so that checkpoints hold the "
+                    "reduced rates"
+                )
+        self._min_lrs(len(trainer.optimizer.param_groups))
+        self.reset()
+        for value in trainer.history.history.get(self.monitor, []):
+            self._count(value)  # a resumed run: the counters as they were
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        self._lrs = [group["lr"] for group in trainer.optimizer.param_groups]
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        value = _monitored("ReduceLROnPlateau", self.monitor, logs)
+        log_rates(logs, self._lrs)
+        self.step(value, trainer.optimizer)
 
 
 class ModelCheckpoint(Callback):
