@@ -12,6 +12,7 @@ from nnframe.training.callbacks import (
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
+    ReduceLROnPlateau,
 )
 from nnframe.training.data import batches
 from nnframe.training.history import History
@@ -23,6 +24,7 @@ __all__ = [
     "History",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "ReduceLROnPlateau",
     "Trainer",
     "batches",
     "callbacks",
