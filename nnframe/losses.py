@@ -502,7 +502,7 @@ class CrossEntropyLoss(Loss):
     ) -> None:
         super().__init__(reduction)
         self.weight = weighting.weight_vector(type(self).__name__, weight, "weight")
-        self.label_smoothing = interval(0.0, 1.0)(
+        self.label_smoothing = interval(0.0, 1.0, high_open=False)(
             label_smoothing, f"{type(self).__name__}: label_smoothing"
         )
 

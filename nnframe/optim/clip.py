@@ -1,4 +1,4 @@
-"""Gradient clipping: ``clip_grad_norm``."""
+"""Gradient clipping: ``clip_grad_norm`` and ``clip_grad_value``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nnframe.checks import is_real
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.parameter import Parameter
 
-__all__ = ["clip_grad_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_value"]
 
 
 def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float) -> float:
@@ -99,3 +99,58 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
         for g in grads:
             g *= scale
     return total
+
+
+def clip_grad_value(parameters: Iterable[Parameter] | Parameter, clip_value: float) -> None:
+    """Clip every gradient element into ``[-clip_value, clip_value]``, in place.
+
+    ``torch.nn.utils.clip_grad_value_``'s semantics: each element is clamped on its own
+    (NaN stays NaN), in the gradient's dtype. Call it between ``backward`` and
+    ``optimizer.step()``.
+
+    Parameters
+    ----------
+    parameters : iterable of Parameter, or a Parameter
+        Whose gradients to clip; a Parameter listed twice is clipped once.
+    clip_value : float
+        The largest absolute value allowed, ``> 0``.
+
+    Raises
+    ------
+    ArgumentError, ArgumentTypeError
+        For a ``clip_value`` that is not a positive number, or a non-Parameter (before
+        any gradient changes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnframe import Parameter
+    >>> w = Parameter(np.zeros(3))
+    >>> w.grad[...] = [-5.0, 0.5, 2.0]
+    >>> clip_grad_value([w], clip_value=1.0)
+    >>> w.grad
+    array([-1. ,  0.5,  1. ])
+    """
+    value: object = clip_value
+    if not is_real(value):
+        raise ArgumentTypeError(
+            f"clip_grad_value: clip_value must be a real number; got {type(value).__name__}"
+        )
+    limit = float(value)
+    if not limit > 0.0:  # also catches NaN
+        raise ArgumentError(f"clip_grad_value: clip_value must be > 0; got {limit:g}")
+    items = [parameters] if isinstance(parameters, Parameter) else parameters
+    if not isinstance(items, Iterable):
+        raise ArgumentTypeError(
+            "clip_grad_value: parameters must be an iterable of Parameters; got "
+            f"{type(parameters).__name__}"
+        )
+    unique: dict[int, Parameter] = {}
+    for i, p in enumerate(list(items)):
+        if not isinstance(p, Parameter):
+            raise ArgumentTypeError(
+                f"clip_grad_value: parameters[{i}] must be a Parameter; got {type(p).__name__}"
+            )
+        unique.setdefault(id(p), p)
+    for p in unique.values():
+        np.clip(p.grad, -limit, limit, out=p.grad)
