@@ -50,7 +50,9 @@ def torch_weighted_mean(torch, per_example, s, reduction, denominator_terms=None
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("target_kind", ["labels", "probabilities"])
 @pytest.mark.parametrize("shape", [(7, 4), (5, 3, 6)])
-def test_weighted_smoothed_cross_entropy_matches_torch(shape, target_kind, reduction, smoothing, rng):
+def test_weighted_smoothed_cross_entropy_matches_torch(
+    shape, target_kind, reduction, smoothing, rng
+):
     torch = pytest.importorskip("torch")
     import torch.nn.functional as TF
 
