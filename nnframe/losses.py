@@ -211,16 +211,8 @@ class Loss(Cached):
         """Drop the cache."""
         self._cache = None
 
-    def _extra_repr(self) -> list[str]:
-        # The options of the built-in losses, shown when they are not the default.
-        args = weighting.format_weight("weight", getattr(self, "weight", None))
-        args += weighting.format_weight("pos_weight", getattr(self, "pos_weight", None))
-        if smoothing := getattr(self, "label_smoothing", 0.0):
-            args.append(f"label_smoothing={smoothing!r}")
-        return args
-
     def __repr__(self) -> str:
-        args = self._extra_repr()
+        args = weighting.options_repr(self)  # weights and smoothing, when not the default
         if self.reduction != "mean":
             args.append(f"reduction={self.reduction!r}")
         return f"{type(self).__name__}({', '.join(args)})"

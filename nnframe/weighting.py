@@ -25,6 +25,7 @@ __all__ = [
     "element_factor",
     "example_factor",
     "format_weight",
+    "options_repr",
     "per_output",
     "sample_weights",
     "weight_vector",
@@ -100,9 +101,18 @@ def example_factor(
     return factor * (1.0 / denominator)
 
 
+def options_repr(loss: object) -> list[str]:
+    """The weights and label smoothing of ``loss`` that are set, as ``name=value`` strings."""
+    args = format_weight("weight", getattr(loss, "weight", None))
+    args += format_weight("pos_weight", getattr(loss, "pos_weight", None))
+    if smoothing := getattr(loss, "label_smoothing", 0.0):
+        args.append(f"label_smoothing={smoothing!r}")
+    return args
+
+
 def format_weight(name: str, weight: np.ndarray | None) -> list[str]:
     """``["name=[w0, w1, ...]"]`` for a loss's repr, or ``[]`` for no weight."""
-    if weight is None:
+    if not isinstance(weight, np.ndarray):
         return []
     values = np.array2string(weight, separator=", ", threshold=6, precision=4)
     return [f"{name}={values}"]
