@@ -294,7 +294,9 @@ class BCELoss(Loss):
                 f"{self!r}: pred must hold probabilities in [0, 1] (a Sigmoid output); "
                 f"{targets.describe_values(p)}; for logits use BCEWithLogitsLoss"
             )
-        factor = weighting.element_factor(self, sample_weight, p, self.weight)
+        factor = None  # the weighted mean's factor of each element, when weighted
+        if sample_weight is not None or self.weight is not None:
+            factor = weighting.element_factor(self, sample_weight, p, self.weight)
         margin = np.finfo(p.dtype).eps
         p = np.clip(p, margin, 1 - margin)
         terms = y * np.log(p) + (1 - y) * np.log1p(-p)
@@ -505,7 +507,7 @@ class CrossEntropyLoss(Loss):
         t, index = targets.class_target(self, target, z)
         classes = z.shape[1]
         if sample_weight is not None or self.weight is not None or self.label_smoothing:
-            # Weights or smoothing: -sum(scale * target * log_softmax(z)), see weighting.
+            # Weights or smoothing: the cache holds weighted coefficients as the target.
             total, cache = weighting.cross_entropy(self, z, t, index, sample_weight)
             self.save_for_backward(**cache)
             return total
@@ -521,17 +523,12 @@ class CrossEntropyLoss(Loss):
             sums = np.add.reduce(exp, axis=1, keepdims=True)
             shifted -= np.log(sums)
             total = -np.add.reduce(t * shifted, axis=None)
-        self.save_for_backward(exp=exp, sums=sums, target=t, index=index, scale=None)
+        self.save_for_backward(exp=exp, sums=sums, target=t, index=index)
         return float(total) * self.reduction_scale(z.size // classes)
 
     def backward(self) -> np.ndarray:
-        exp, sums, target, index, scale = self.saved("exp", "sums", "target", "index", "scale")
+        exp, sums, target, index = self.saved("exp", "sums", "target", "index")
         grad = np.divide(exp, sums, out=exp)  # the softmax
-        if scale is not None:  # weights or smoothing: target holds the coefficients
-            grad *= target.sum(axis=1, keepdims=True)
-            grad -= target
-            grad *= scale
-            return grad
         if index is not None:
             grad[index] -= 1
         else:
@@ -580,13 +577,12 @@ class MSELoss(Loss):
         scale = weighting.element_factor(self, sample_weight, x, None)
         diff = x - t.astype(x.dtype, copy=False)
         squares = np.square(diff)
-        self.save_for_backward(diff=diff, scale=scale)
-        if scale is not None:
+        if scale is not None:  # cached as the diff whose unweighted gradient is the weighted one
+            self.save_for_backward(diff=diff * (scale * (1.0 / self.reduction_scale(diff.size))))
             return float(np.sum(squares * scale))
+        self.save_for_backward(diff=diff)
         return float(np.sum(squares)) * self.reduction_scale(diff.size)
 
     def backward(self) -> np.ndarray:
-        diff, scale = self.saved("diff", "scale")
-        if scale is not None:
-            return diff * (2 * scale)
+        diff = self.saved("diff")
         return diff * (2 * self.reduction_scale(diff.size))

@@ -162,8 +162,10 @@ def cross_entropy(
     by ``index`` for class labels, as in PyTorch) and ``scale`` each example's factor in
     the weighted sum or mean (:func:`example_factor`; for class labels with class weights
     the mean divides by ``sum_i(s_i * weight[y_i])``). The gradient is
-    ``scale * (softmax(z) * sum_c(coef) - coef)``; the cache holds ``exp``, ``sums``,
-    ``target=coef``, ``index=None`` and ``scale``.
+    ``scale * (softmax(z) * sum_c(coef) - coef)``: the cache holds ``exp``, ``sums``,
+    ``index=None`` and ``target=coef * scale / loss.reduction_scale(terms)``, so that the
+    loss's backward for probability targets computes exactly that, and its unweighted
+    path keeps the cache and the steps it had.
     """
     classes = z.shape[1]
     s = None if sample_weight is None else sample_weights(loss, sample_weight, z)
@@ -195,4 +197,5 @@ def cross_entropy(
     sums = np.add.reduce(exp, axis=1, keepdims=True)
     shifted -= np.log(sums)  # log_softmax
     total = -float(np.add.reduce(coef * shifted * scale, axis=None))
-    return total, {"exp": exp, "sums": sums, "target": coef, "index": None, "scale": scale}
+    coef *= scale * (1.0 / loss.reduction_scale(z.size // classes))
+    return total, {"exp": exp, "sums": sums, "target": coef, "index": None}
