@@ -8,10 +8,10 @@ import numpy as np
 import numpy.typing as npt
 
 from nnframe import functional as F
-from nnframe import fused, targets
+from nnframe import fused, targets, weighting
 from nnframe.cache import Cached
-from nnframe.checks import format_shape, owned_real_array
-from nnframe.errors import ArgumentError, DataError, ShapeError
+from nnframe.checks import interval, owned_real_array
+from nnframe.errors import ArgumentError, DataError
 from nnframe.lineage import install_lineage
 
 __all__ = [
@@ -48,6 +48,15 @@ class Loss(Cached):
     reduction : {"mean", "sum"}, default "mean"
         How the per-example (or per-element) losses combine: their mean or their sum.
         Each subclass says what the mean is taken over.
+
+    Notes
+    -----
+    Every built-in loss takes per-example weights, ``loss(pred, target, sample_weight=w)``
+    (shape ``(batch,)``, finite, ``>= 0``): with ``"mean"`` the loss is
+    ``sum_i(w_i * l_i) / sum_i(w_i)`` over the examples' losses ``l_i`` (scikit-learn's
+    ``np.average``), with ``"sum"`` ``sum_i(w_i * l_i)``. A batch whose weights are all 0
+    has loss and gradient 0, not PyTorch's NaN. Class weights multiply in (each loss
+    says how); the training guide has the details.
 
     Attributes
     ----------
@@ -120,7 +129,9 @@ class Loss(Cached):
 
     # -- the contract -----------------------------------------------------------------
 
-    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+    def forward(
+        self, pred: npt.ArrayLike, target: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
         """Compute the loss and cache what ``backward`` needs.
 
         Every input is checked before anything changes: on an error the loss keeps the
@@ -133,6 +144,9 @@ class Loss(Cached):
         target : array_like
             What ``pred`` should be; its accepted shapes are in ``target_kinds``. Any
             real dtype, cast to ``pred``'s.
+        sample_weight : array_like of shape (batch,), optional
+            Per-example weights, finite and ``>= 0`` (see Notes of :class:`Loss`). A
+            custom loss may leave this argument out; ``loss(pred, target)`` still works.
 
         Returns
         -------
@@ -142,12 +156,14 @@ class Loss(Cached):
         Raises
         ------
         ShapeError
-            When the shapes of ``pred`` and ``target`` do not fit together.
+            When the shapes of ``pred`` and ``target`` (or ``sample_weight``, or a class
+            weight) do not fit together.
         DTypeError
             For string, object or complex arrays.
         DataError
-            For an empty batch, NaN or inf in ``target``, or values outside what the
-            loss accepts (labels out of range, probabilities outside [0, 1]).
+            For an empty batch, NaN or inf in ``target`` or ``sample_weight``, or values
+            outside what the loss accepts (labels out of range, probabilities outside
+            [0, 1], negative weights).
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
@@ -170,9 +186,13 @@ class Loss(Cached):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
-    def __call__(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
-        """Run :meth:`forward`."""
-        return self.forward(pred, target)
+    def __call__(
+        self, pred: npt.ArrayLike, target: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
+        """Run :meth:`forward` (without ``sample_weight`` when it is None)."""
+        if sample_weight is None:
+            return self.forward(pred, target)
+        return self.forward(pred, target, sample_weight=sample_weight)
 
     # -- helpers for subclasses -------------------------------------------------------
 
@@ -194,15 +214,16 @@ class Loss(Cached):
         self._cache = None
 
     def __repr__(self) -> str:
-        if self.reduction == "mean":
-            return f"{type(self).__name__}()"
-        return f"{type(self).__name__}(reduction={self.reduction!r})"
+        args = weighting.options_repr(self)  # weights and smoothing, when not the default
+        if self.reduction != "mean":
+            args.append(f"reduction={self.reduction!r}")
+        return f"{type(self).__name__}({', '.join(args)})"
 
 
 # -- the losses -----------------------------------------------------------------------
 
 
-def _times(array: np.ndarray, scale: float) -> np.ndarray:
+def _times(array: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
     array *= scale
     return array
 
@@ -220,6 +241,11 @@ class BCELoss(Loss):
         ``"mean"`` averages over every element of ``pred``: over the batch for the usual
         ``(batch, 1)`` or ``(batch,)`` prediction (the course's ``1/m``), over all
         ``batch * k`` elements for a multi-label ``(batch, k)`` one, as in PyTorch.
+    weight : array_like of shape (k,), optional, keyword-only
+        PyTorch's rescaling weight (finite, ``>= 0``): the loss of output ``j`` (the last
+        axis of ``pred``) is multiplied by ``weight[j]``; the mean still divides by the
+        number of elements, as in PyTorch. With ``sample_weight`` the mean is
+        ``sum_ij(s_i * weight_j * l_ij) / (k * sum_i(s_i))``.
 
     Notes
     -----
@@ -251,8 +277,17 @@ class BCELoss(Loss):
 
     input_kind: ClassVar[str] = "probability"
     target_kinds: ClassVar[tuple[str, ...]] = ("binary",)
+    weight: np.ndarray | None = None
 
-    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+    def __init__(
+        self, reduction: Reduction = "mean", *, weight: npt.ArrayLike | None = None
+    ) -> None:
+        super().__init__(reduction)
+        self.weight = weighting.weight_vector(type(self).__name__, weight, "weight")
+
+    def forward(
+        self, pred: npt.ArrayLike, target: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
         p = targets.as_pred(self, pred)
         y = targets.binary_target(self, target, p)
         # NaN passes this test on purpose: a diverged model gives a NaN loss to report.
@@ -261,15 +296,21 @@ class BCELoss(Loss):
                 f"{self!r}: pred must hold probabilities in [0, 1] (a Sigmoid output); "
                 f"{targets.describe_values(p)}; for logits use BCEWithLogitsLoss"
             )
+        factor = None  # the weighted mean's factor of each element, when weighted
+        if sample_weight is not None or self.weight is not None:
+            factor = weighting.element_factor(self, sample_weight, p, self.weight)
         margin = np.finfo(p.dtype).eps
         p = np.clip(p, margin, 1 - margin)
-        total = np.sum(y * np.log(p) + (1 - y) * np.log1p(-p))
-        self.save_for_backward(p=p, y=y, pred=pred)
-        return -float(total) * self.reduction_scale(p.size)
+        terms = y * np.log(p) + (1 - y) * np.log1p(-p)
+        self.save_for_backward(p=p, y=y, pred=pred, scale=factor)
+        if factor is not None:  # the weighted mean: the scale is per element
+            return -float(np.sum(terms * factor))
+        return -float(np.sum(terms)) * self.reduction_scale(p.size)
 
     def backward(self) -> np.ndarray:
-        p, y, pred = self.saved("p", "y", "pred")
-        scale = self.reduction_scale(p.size)
+        p, y, pred, scale = self.saved("p", "y", "pred", "scale")
+        if scale is None:
+            scale = self.reduction_scale(p.size)
         # The clipped p keeps this finite and nonzero at p == 0 or 1 (see Notes).
         grad = (p - y) / (p * (1 - p))
         grad *= scale
@@ -282,8 +323,9 @@ class BCELoss(Loss):
 
         ``(pred - target) / n``: the sigmoid's derivative ``p (1 - p)`` cancels the
         loss's ``1 / (p (1 - p))``, so the fused gradient is one subtraction, finite and
-        exact even for saturated predictions. ``Trainer`` uses it when the model ends in
-        a Sigmoid; the caller must then drop the Sigmoid's cache. Releases the cache.
+        exact even for saturated predictions (with weights, times each element's factor in
+        the weighted mean). ``Trainer`` uses it when the model ends in a Sigmoid; the
+        caller must then drop the Sigmoid's cache. Releases the cache.
 
         Examples
         --------
@@ -294,8 +336,8 @@ class BCELoss(Loss):
         array([[-0.125],
                [ 0.25 ]])
         """
-        p, y = self.saved("p", "y")
-        return _times(p - y, self.reduction_scale(p.size))
+        p, y, scale = self.saved("p", "y", "scale")
+        return _times(p - y, self.reduction_scale(p.size) if scale is None else scale)
 
 
 class BCEWithLogitsLoss(Loss):
@@ -308,10 +350,17 @@ class BCEWithLogitsLoss(Loss):
     ----------
     reduction : {"mean", "sum"}, default "mean"
         ``"mean"`` averages over every element of ``pred``, as :class:`BCELoss` does.
+    weight : array_like of shape (k,), optional, keyword-only
+        As for :class:`BCELoss`: output ``j``'s loss is multiplied by ``weight[j]``.
+    pos_weight : array_like of shape (k,), optional, keyword-only
+        PyTorch's weight of the positive examples of output ``j``:
+        ``loss = -(pos_weight * y * log(sigmoid(z)) + (1 - y) * log(1 - sigmoid(z)))``.
+        ``pos_weight = negatives / positives`` balances an imbalanced output. Finite,
+        ``>= 0``.
 
     Notes
     -----
-    Shapes and targets are as for :class:`BCELoss`. The loss is computed as
+    Shapes, targets and ``sample_weight`` are as for :class:`BCELoss`. The loss is computed as
     ``max(z, 0) - y * z + softplus(-|z|)`` (:func:`nnframe.functional.softplus`, where
     ``softplus(-|z|) = log1p(exp(-|z|))``): nothing overflows for any finite ``z``, and
     for a confident correct prediction (``z = 30, y = 1``) the tiny loss is not lost to
@@ -330,21 +379,44 @@ class BCEWithLogitsLoss(Loss):
 
     input_kind: ClassVar[str] = "logit"
     target_kinds: ClassVar[tuple[str, ...]] = ("binary",)
+    weight: np.ndarray | None = None
+    pos_weight: np.ndarray | None = None
 
-    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+    def __init__(
+        self,
+        reduction: Reduction = "mean",
+        *,
+        weight: npt.ArrayLike | None = None,
+        pos_weight: npt.ArrayLike | None = None,
+    ) -> None:
+        super().__init__(reduction)
+        self.weight = weighting.weight_vector(type(self).__name__, weight, "weight")
+        self.pos_weight = weighting.weight_vector(type(self).__name__, pos_weight, "pos_weight")
+
+    def forward(
+        self, pred: npt.ArrayLike, target: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
         z = targets.as_pred(self, pred)
         y = targets.binary_target(self, target, z)
+        pos = weighting.per_output(self, self.pos_weight, "pos_weight", z)
+        factor = weighting.element_factor(self, sample_weight, z, self.weight)
         # softplus(z) - y * z, with softplus(z) = max(z, 0) + softplus(-|z|) and the first
         # two terms grouped: they cancel exactly for a confident right prediction.
-        total = np.sum(np.maximum(z, 0) - y * z + F.softplus(-np.abs(z)))
-        self.save_for_backward(z=z, y=y)
-        return float(total) * self.reduction_scale(z.size)
+        terms = np.maximum(z, 0) - y * z + F.softplus(-np.abs(z))
+        if pos is not None:  # plus (pos_weight - 1) * y * softplus(-z), as PyTorch
+            terms += (pos - 1) * y * (np.maximum(-z, 0) + F.softplus(-np.abs(z)))
+        self.save_for_backward(z=z, y=y, pos=pos, scale=factor)
+        if factor is not None:
+            return float(np.sum(terms * factor))
+        return float(np.sum(terms)) * self.reduction_scale(z.size)
 
     def backward(self) -> np.ndarray:
-        z, y = self.saved("z", "y")
+        z, y, pos, scale = self.saved("z", "y", "pos", "scale")
         grad = F.sigmoid(z)
         grad -= y
-        grad *= self.reduction_scale(z.size)
+        if pos is not None:  # minus (pos_weight - 1) * y * sigmoid(-z)
+            grad -= (pos - 1) * y * F.sigmoid(-z)
+        grad *= self.reduction_scale(z.size) if scale is None else scale
         return grad
 
 
@@ -360,9 +432,21 @@ class CrossEntropyLoss(Loss):
     reduction : {"mean", "sum"}, default "mean"
         ``"mean"`` averages over the batch, and over every position ``d1, ...`` of an
         n-d prediction: over ``batch * d1 * ...`` terms, as PyTorch does.
+    weight : array_like of shape (classes,), optional, keyword-only
+        PyTorch's class weights (finite, ``>= 0``): class ``c``'s term is multiplied by
+        ``weight[c]``; with class labels the mean divides by ``sum_i weight[y_i]``, with
+        probability targets by the number of terms, as in PyTorch.
+    label_smoothing : float in [0, 1], default 0.0, keyword-only
+        PyTorch's: the target becomes ``(1 - ls) * target + ls / classes``, combined with
+        ``weight`` as PyTorch does (the smoothing term is class-weighted too).
 
     Notes
     -----
+    With ``sample_weight`` ``s`` each example's terms are multiplied by ``s_i`` and the
+    mean divides by ``sum_i(s_i * weight[y_i])`` (class labels with ``weight``), else by
+    ``sum_i(s_i)`` times the positions: so without smoothing ``weight=w`` equals
+    ``sample_weight=w[y]``, scikit-learn's rule that class weights multiply sample weights.
+
     ``pred`` holds logits of shape ``(batch, classes)`` with at least 2 classes (for one
     output per example use :class:`BCEWithLogitsLoss`), or ``(batch, classes, d1, ...)``
     for one prediction per position (per pixel of an image, per step of a sequence),
@@ -402,36 +486,33 @@ class CrossEntropyLoss(Loss):
 
     input_kind: ClassVar[str] = "logit"
     target_kinds: ClassVar[tuple[str, ...]] = ("class_index", "one_hot")
+    weight: np.ndarray | None = None
+    label_smoothing: float = 0.0
 
-    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+    def __init__(
+        self,
+        reduction: Reduction = "mean",
+        *,
+        weight: npt.ArrayLike | None = None,
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(reduction)
+        self.weight = weighting.weight_vector(type(self).__name__, weight, "weight")
+        self.label_smoothing = interval(0.0, 1.0, high_open=False)(
+            label_smoothing, f"{type(self).__name__}: label_smoothing"
+        )
+
+    def forward(
+        self, pred: npt.ArrayLike, target: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
         z = targets.as_pred(self, pred)
-        if z.ndim < 2:
-            raise ShapeError(
-                f"{self!r}: pred must be logits of shape (batch, classes) or "
-                f"(batch, classes, d1, ...); got shape {format_shape(z.shape)}"
-            )
+        t, index = targets.class_target(self, target, z)
         classes = z.shape[1]
-        if classes < 2:
-            raise ShapeError(
-                f"{self!r}: pred has {classes} class; a softmax over one class is always "
-                "1 and its loss always 0; for one output per example use BCEWithLogitsLoss"
-            )
-        t = owned_real_array(self, target, "target")
-        labels_shape = (z.shape[0], *z.shape[2:])
-        index: tuple[np.ndarray, ...] | None = None
-        if t.shape == z.shape:
-            targets.check_unit_interval(self, t, "one-hot target")
-            t = t.astype(z.dtype, copy=False)
-        elif t.shape == labels_shape or (z.ndim == 2 and t.shape == (z.shape[0], 1)):
-            labels = t if t.shape == labels_shape else t.reshape(labels_shape)
-            index = targets.label_index(targets.class_labels(self, labels, classes))
-        else:
-            probabilities = "one-hot rows" if z.ndim == 2 else "class probabilities"
-            raise ShapeError(
-                f"{self!r}: target must be class labels of shape {format_shape(labels_shape)} "
-                f"or {probabilities} of shape {format_shape(z.shape)}; "
-                f"got shape {format_shape(t.shape)}"
-            )
+        if sample_weight is not None or self.weight is not None or self.label_smoothing:
+            # Weights or smoothing: the cache holds weighted coefficients as the target.
+            total, cache = weighting.cross_entropy(self, z, t, index, sample_weight)
+            self.save_for_backward(**cache)
+            return total
         # log_softmax(z) = shifted - log(sums); the exponentials are kept for the gradient.
         shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True))
         if index is not None:  # each position's own class: log(sums) - shifted[label]
@@ -473,7 +554,8 @@ class MSELoss(Loss):
     Notes
     -----
     ``target`` must have ``pred``'s shape, except that ``(batch,)`` and ``(batch, 1)``
-    are interchangeable (a reshape, never a broadcast). It must be finite.
+    are interchangeable (a reshape, never a broadcast). It must be finite. With
+    ``sample_weight`` the mean is ``sum_ij(s_i * l_ij) / (k * sum_i(s_i))``.
 
     Examples
     --------
@@ -488,14 +570,20 @@ class MSELoss(Loss):
     input_kind: ClassVar[str] = "real"
     target_kinds: ClassVar[tuple[str, ...]] = ("real",)
 
-    def forward(self, pred: npt.ArrayLike, target: npt.ArrayLike) -> float:
+    def forward(
+        self, pred: npt.ArrayLike, target: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> float:
         x = targets.as_pred(self, pred)
         t = targets.shaped_like(self, owned_real_array(self, target, "target"), x)
         targets.check_finite(self, t)
+        scale = weighting.element_factor(self, sample_weight, x, None)
         diff = x - t.astype(x.dtype, copy=False)
-        total = np.sum(np.square(diff))
+        squares = np.square(diff)
+        if scale is not None:  # cached as the diff whose unweighted gradient is the weighted one
+            self.save_for_backward(diff=diff * (scale * (1.0 / self.reduction_scale(diff.size))))
+            return float(np.sum(squares * scale))
         self.save_for_backward(diff=diff)
-        return float(total) * self.reduction_scale(diff.size)
+        return float(np.sum(squares)) * self.reduction_scale(diff.size)
 
     def backward(self) -> np.ndarray:
         diff = self.saved("diff")

@@ -22,6 +22,7 @@ __all__ = [
     "binary_target",
     "check_finite",
     "check_unit_interval",
+    "class_target",
     "class_labels",
     "describe_values",
     "label_index",
@@ -140,3 +141,41 @@ def label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
         return rows, labels
     grids: tuple[np.ndarray, ...] = tuple(np.indices(labels.shape, sparse=True))
     return (grids[0], labels, *grids[1:])
+
+
+def class_target(
+    loss: Loss, target: object, z: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+    """Check logits ``z`` and CrossEntropyLoss's ``target`` for them.
+
+    Returns ``(target, index)``: class probabilities shaped like ``z`` in its dtype and
+    None, or the labels (as given) and their :func:`label_index` in ``z``.
+    """
+    if z.ndim < 2:
+        raise ShapeError(
+            f"{loss!r}: pred must be logits of shape (batch, classes) or "
+            f"(batch, classes, d1, ...); got shape {format_shape(z.shape)}"
+        )
+    classes = z.shape[1]
+    if classes < 2:
+        raise ShapeError(
+            f"{loss!r}: pred has {classes} class; a softmax over one class is always "
+            "1 and its loss always 0; for one output per example use BCEWithLogitsLoss"
+        )
+    t = owned_real_array(loss, target, "target")
+    labels_shape = (z.shape[0], *z.shape[2:])
+    index: tuple[np.ndarray, ...] | None = None
+    if t.shape == z.shape:
+        check_unit_interval(loss, t, "one-hot target")
+        t = t.astype(z.dtype, copy=False)
+    elif t.shape == labels_shape or (z.ndim == 2 and t.shape == (z.shape[0], 1)):
+        labels = t if t.shape == labels_shape else t.reshape(labels_shape)
+        index = label_index(class_labels(loss, labels, classes))
+    else:
+        probabilities = "one-hot rows" if z.ndim == 2 else "class probabilities"
+        raise ShapeError(
+            f"{loss!r}: target must be class labels of shape {format_shape(labels_shape)} "
+            f"or {probabilities} of shape {format_shape(z.shape)}; "
+            f"got shape {format_shape(t.shape)}"
+        )
+    return t, index

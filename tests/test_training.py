@@ -103,7 +103,14 @@ def test_stop_on_nan_false_keeps_going():
     x = rng.standard_normal((32, 2))
     y = x[:, :1] * 1e3
     model = nf.mlp([2, 4, 1], rng=0)
-    trainer = nf.Trainer(model, nf.MSELoss(), nf.SGD(model.parameters(), lr=1e3), stop_on_nan=False)
+    # Both divergence checks off: the one on NaN and the one on a loss grown a millionfold.
+    trainer = nf.Trainer(
+        model,
+        nf.MSELoss(),
+        nf.SGD(model.parameters(), lr=1e3),
+        stop_on_nan=False,
+        divergence_threshold=None,
+    )
     with np.errstate(all="ignore"):
         history = trainer.fit(x, y, epochs=30, batch_size=8, rng=0, progress=False)
     assert len(history.epoch) == 30 and not math.isfinite(history.history["loss"][-1])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,38 +19,20 @@ from nnframe.checks import (
     positive,
     positive_int,
 )
-from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, TrainingDivergedError
+from nnframe.errors import ArgumentError, ArgumentTypeError, TrainingDivergedError
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
 from nnframe.optim import clip_grad_norm
+from nnframe.optim.clip import clip_grad_value
 from nnframe.parameter import Parameter
 from nnframe.rng import RNGLike, as_generator
 from nnframe.serialization import load_checkpoint
+from nnframe.training import preflight
 from nnframe.training.callbacks import Callback, after_backward_hooks, check_callbacks
-from nnframe.training.data import as_data, batches, check_pair
+from nnframe.training.data import as_data, batches, check_pair, example_weights, fit_data
 from nnframe.training.history import History
 
 __all__ = ["Trainer"]
-
-# The fewest targets Trainer.fit hands the loss at once when it checks them all.
-_CHECK_ROWS = 4096
-
-
-def _check_optimizer_owns(model: Layer, optimizer: Any) -> None:
-    params = getattr(optimizer, "params", None)
-    own = model.parameters()
-    if isinstance(params, list) and own and not {id(p) for p in own} & {id(p) for p in params}:
-        raise ArgumentError(
-            f"Trainer: the optimizer updates none of the model's {len(own)} parameters; "
-            "build it from this model: optimizer(model.parameters(), ...)"
-        )
-
-
-def _progress_bar(total: int, description: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=description, disable=not enabled, leave=True, unit="batch")
-
 
 class Trainer:
     """Fits a model with a loss and an optimizer; evaluates and predicts in batches.
@@ -74,6 +55,17 @@ class Trainer:
         their global L2 norm is at most this (:func:`~nnframe.optim.clip_grad_norm`), after
         the callbacks' ``on_after_backward`` hooks. A positive finite number; None does not
         clip.
+    grad_clip_value : float or None, default None
+        Before every update (and before ``grad_clip_norm``), clip every gradient element
+        into ``[-grad_clip_value, grad_clip_value]`` (``clip_grad_value``, PyTorch's
+        ``clip_grad_value_``). A positive number; None does not clip.
+    divergence_threshold : float or None, default 1e6
+        Raise :class:`~nnframe.errors.TrainingDivergedError`, before the batch changes the
+        weights, when a batch's loss exceeds this multiple of the first positive batch
+        loss of the :meth:`fit` (of the Trainer's life, for :meth:`train_on_batch` outside
+        ``fit``): a loss that grows a millionfold has diverged even while it is finite
+        (``--lr 1e9`` reached 1e20). A number ``> 1``; None turns this check off
+        (``stop_on_nan`` governs NaN and inf).
 
     Attributes
     ----------
@@ -114,6 +106,8 @@ class Trainer:
         metrics: Sequence[str | metrics_module.Metric] = (),
         stop_on_nan: bool = True,
         grad_clip_norm: float | None = None,
+        grad_clip_value: float | None = None,
+        divergence_threshold: float | None = 1e6,
     ) -> None:
         if not isinstance(model, Layer):
             raise ArgumentTypeError(f"Trainer: model must be a Layer; got {type(model).__name__}")
@@ -131,16 +125,24 @@ class Trainer:
                 raise ArgumentTypeError(
                     f"Trainer: {name} must have {methods} methods; got {type(obj).__name__}"
                 )
-        _check_optimizer_owns(model, optimizer)
-        clip_norm = None
-        if grad_clip_norm is not None:
-            clip_norm = positive(grad_clip_norm, "Trainer: grad_clip_norm")
+        preflight.check_optimizer_owns(model, optimizer)
+        clips = {}
+        limits = {"grad_clip_norm": grad_clip_norm, "grad_clip_value": grad_clip_value}
+        for name, limit in limits.items():
+            if limit is None:
+                continue
+            clips[name] = positive(limit, f"Trainer: {name}")
             params = getattr(optimizer, "params", None)
             if not isinstance(params, list) or not all(isinstance(p, Parameter) for p in params):
                 raise ArgumentTypeError(
-                    "Trainer: grad_clip_norm clips the gradients of optimizer.params, a list "
+                    f"Trainer: {name} clips the gradients of optimizer.params, a list "
                     f"of Parameters, which {type(optimizer).__name__} does not have"
                 )
+        threshold = None
+        if divergence_threshold is not None:
+            threshold = interval(1.0, low_open=True)(
+                divergence_threshold, "Trainer: divergence_threshold"
+            )
         if isinstance(metrics, str):
             metrics = [metrics]
         if not isinstance(metrics, Sequence):
@@ -152,7 +154,10 @@ class Trainer:
         self.loss = loss
         self.optimizer = optimizer
         self.stop_on_nan = boolean(stop_on_nan, "Trainer: stop_on_nan")
-        self.grad_clip_norm = clip_norm
+        self.grad_clip_norm = clips.get("grad_clip_norm")
+        self.grad_clip_value = clips.get("grad_clip_value")
+        self.divergence_threshold = threshold
+        self._first_loss: float | None = None
         self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
         self.metrics = {}
         for i, metric in enumerate(metrics):
@@ -177,12 +182,14 @@ class Trainer:
         epochs: int = 1,
         batch_size: int = 32,
         shuffle: bool = True,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_data: tuple[np.ndarray, ...] | None = None,
         validation_split: float = 0.0,
         callbacks: Sequence[Callback] = (),
         progress: bool | None = None,
         rng: RNGLike = None,
         resume_from: str | os.PathLike[str] | None = None,
+        class_weight: Mapping[int, float] | str | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> History:
         """Train until ``epochs`` passes over ``(x, y)`` are complete.
 
@@ -195,11 +202,13 @@ class Trainer:
         batch_size : int, default 32
         shuffle : bool, default True
             Reshuffle the training examples every epoch, drawing from ``rng``.
-        validation_data : (x_val, y_val), optional
-            Evaluated after every epoch; results are logged as ``val_<name>``.
+        validation_data : (x_val, y_val) or (x_val, y_val, w_val), optional
+            Evaluated after every epoch; results are logged as ``val_<name>``. ``w_val``
+            weighs the validation loss as ``sample_weight`` weighs the training loss
+            (Keras's form); ``class_weight`` does not apply to it.
         validation_split : float, default 0.0
             Without ``validation_data``, hold out this fraction of the examples (the last
-            ones, before shuffling, as Keras does).
+            ones, before shuffling, as Keras does), with their ``sample_weight``.
         callbacks : sequence of Callback
             Their hooks run around each epoch and batch; ``on_after_backward`` runs
             inside :meth:`train_step`. ``trainer.callbacks`` holds them during the run.
@@ -214,6 +223,17 @@ class Trainer:
             last epoch up to ``epochs``. With the same data, seed, model and optimizer, an
             interrupted run resumed this way ends with exactly the weights of an
             uninterrupted one.
+        class_weight : dict or "balanced", optional
+            A weight per class, applied as per-example weights (so it works with every
+            loss): ``{label: weight}`` (a class left out weighs 1; a key that is not a
+            class of ``y`` is an error) or ``"balanced"``, scikit-learn's
+            ``n_samples / (n_classes * np.bincount(y))``. ``y`` must hold class labels
+            (shape ``(n,)`` or ``(n, 1)``, 0/1 for a binary output) or one-hot rows.
+        sample_weight : ndarray of shape (n,), optional
+            A weight per example, finite and ``>= 0``, shuffled and batched with the data;
+            times the class weight when both are given. Each batch's loss is the weighted
+            mean ``sum(w * l) / sum(w)`` (see :class:`~nnframe.Loss`); the metrics are
+            not weighted.
 
         Returns
         -------
@@ -223,7 +243,9 @@ class Trainer:
         Raises
         ------
         TrainingDivergedError
-            When a batch's loss is NaN or infinite (unless ``stop_on_nan=False``).
+            When a batch's loss is NaN or infinite (unless ``stop_on_nan=False``) or
+            exceeds ``divergence_threshold`` times the first batch loss, before that batch
+            changes the weights.
         SerializationError
             When ``resume_from`` is not a readable checkpoint.
         StateDictError
@@ -235,7 +257,17 @@ class Trainer:
             that does not take ``x`` or a class label out of range fails before the first
             step (and a batch of one example, on a copy in training mode).
         """
-        x, y = check_pair(x, y, "Trainer.fit")
+        x, y, weights, validation = fit_data(
+            x,
+            y,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            where="Trainer.fit",
+        )
+        if weights is not None or (validation is not None and validation[2] is not None):
+            preflight.check_loss_takes_weights(self.loss, "Trainer.fit")
         total_epochs = non_negative_int(epochs, "Trainer.fit: epochs")
         positive_int(batch_size, "Trainer.fit: batch_size")
         shuffle = boolean(shuffle, "Trainer.fit: shuffle")
@@ -244,31 +276,14 @@ class Trainer:
         check_callbacks(callbacks)
         if resume_from is not None:
             file_path(resume_from, "Trainer.fit: resume_from")
-        split = interval(0.0, 1.0)(validation_split, "Trainer.fit: validation_split")
-        if validation_data is None and split > 0:
-            keep = len(x) - math.ceil(len(x) * split)
-            if keep < 1:
-                raise DataError(
-                    f"Trainer.fit: validation_split={split} leaves no training data"
-                )
-            x, y, validation_data = x[:keep], y[:keep], (x[keep:], y[keep:])
-        if validation_data is not None:
-            given: object = validation_data
-            if not isinstance(given, tuple | list) or len(given) != 2:
-                got = type(given).__name__
-                if isinstance(given, tuple | list):
-                    got = f"{len(given)} items"
-                raise ArgumentTypeError(
-                    f"Trainer.fit: validation_data must be a pair (x_val, y_val); got {got}"
-                )
-            validation_data = check_pair(*validation_data, "Trainer.fit validation_data")
         generator = as_generator(rng, name="Trainer.fit: rng")
         # Last among the checks: the model and the loss see the data, changing nothing.
-        self._check_fits(x, y, batch_size, "Trainer.fit")
+        preflight.check_fits(self.model, self.loss, x, y, batch_size, "Trainer.fit")
         if len(x) % batch_size == 1 or batch_size == 1:
-            self._check_one_example_batch(x, batch_size)
-        if validation_data is not None:
-            self._check_fits(*validation_data, batch_size, "Trainer.fit validation_data")
+            preflight.check_one_example_batch(self.model, x, batch_size)
+        if validation is not None:
+            where = "Trainer.fit validation_data"
+            preflight.check_fits(self.model, self.loss, *validation[:2], batch_size, where)
         show = sys.stderr.isatty() if progress is None else progress
         history = History()
         start = 0
@@ -283,6 +298,7 @@ class Trainer:
         self.history = history
         self.data_rng = generator
         self.stop_training = False
+        self._first_loss = None
         self._use_callbacks(callbacks)
         try:
             for callback in callbacks:
@@ -291,10 +307,14 @@ class Trainer:
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
                 logs = self._train_epoch(
-                    x, y, epoch, total_epochs, batch_size, shuffle, generator, callbacks, show
+                    x, y, weights, epoch, total_epochs, batch_size, shuffle, generator,
+                    callbacks, show,
                 )
-                if validation_data is not None:
-                    results = self.evaluate(*validation_data, batch_size=max(256, batch_size))
+                if validation is not None:
+                    x_val, y_val, w_val = validation
+                    results = self.evaluate(
+                        x_val, y_val, batch_size=max(256, batch_size), sample_weight=w_val
+                    )
                     logs.update({f"val_{name}": value for name, value in results.items()})
                 for callback in callbacks:
                     callback.on_epoch_end(self, epoch, logs)
@@ -307,7 +327,9 @@ class Trainer:
             self._use_callbacks(())
         return history
 
-    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
+    def train_on_batch(
+        self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
         """Take one optimizer step on one batch and return its loss.
 
         :meth:`train_step` without the data checks, metrics or callbacks of :meth:`fit`
@@ -318,25 +340,33 @@ class Trainer:
         Raises
         ------
         TrainingDivergedError
-            When the loss is not finite (unless ``stop_on_nan=False``); the weights are
-            left as they were before this batch.
+            When the loss is not finite (unless ``stop_on_nan=False``) or exceeds
+            ``divergence_threshold`` times the first loss; the weights are left as they
+            were before this batch.
         """
         callbacks = self.callbacks
         if callbacks:  # called from a callback during fit
             self._use_callbacks(())
         try:
-            return self.train_step(x, y)[0]
+            if sample_weight is None:
+                return self.train_step(x, y)[0]
+            return self.train_step(x, y, sample_weight=sample_weight)[0]
         finally:
             if callbacks:
                 self._use_callbacks(callbacks)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def train_step(
+        self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """Train on one batch: the step :meth:`fit` and :meth:`train_on_batch` take.
 
         In this order: ``optimizer.zero_grad()``; forward; loss; a check that the loss
-        is finite; backward (no gradient for the data; see :mod:`nnframe.fused`);
+        has not diverged (not finite, or over ``divergence_threshold`` times the first);
+        backward (no gradient for the data; see :mod:`nnframe.fused`);
         :meth:`after_backward` (every callback's ``on_after_backward``, then gradient
-        clipping when ``grad_clip_norm`` is set); ``optimizer.step()``.
+        clipping); ``optimizer.step()``. :meth:`fit` passes ``sample_weight`` only when
+        it trains with weights, so an override ``train_step(self, x, y)`` keeps working
+        for unweighted training.
 
         Override it in a subclass for a custom step; :meth:`fit` calls it once per batch,
         in training mode. Call
@@ -347,6 +377,8 @@ class Trainer:
         ----------
         x : ndarray of shape (batch, features)
         y : ndarray of shape (batch,) or (batch, outputs)
+        sample_weight : ndarray of shape (batch,), optional
+            Per-example weights, handed to ``loss(pred, y, sample_weight=...)``.
 
         Returns
         -------
@@ -359,8 +391,9 @@ class Trainer:
         Raises
         ------
         TrainingDivergedError
-            When the loss is not finite (unless ``stop_on_nan=False``), before backward:
-            the gradients and weights are left as they were.
+            When the loss is not finite (unless ``stop_on_nan=False``) or exceeds
+            ``divergence_threshold`` times the first loss, before backward: the
+            gradients and weights are left as they were.
 
         Examples
         --------
@@ -379,11 +412,11 @@ class Trainer:
         self.optimizer.zero_grad()
         model = self.model
         pred = model.forward(x)
-        value = self.loss.forward(pred, y)
-        if self.stop_on_nan and not math.isfinite(value):
-            model.clear_cache()
-            self.loss.clear_cache()
-            raise TrainingDivergedError(f"the training loss became {value}")
+        if sample_weight is None:
+            value = self.loss.forward(pred, y)
+        else:
+            value = self.loss.forward(pred, y, sample_weight=sample_weight)
+        self._check_divergence(value)
         # No gradient for the data (nobody reads it), and the fused gradient when the
         # model ends in the activation the loss can fuse with (nnframe.fused).
         model.backward(self.loss.backward())
@@ -391,18 +424,41 @@ class Trainer:
         self.optimizer.step()
         return value, pred
 
+    def _check_divergence(self, value: float) -> None:
+        """Raise TrainingDivergedError (dropping the caches) when ``value`` has diverged."""
+        first, threshold = self._first_loss, self.divergence_threshold
+        if not math.isfinite(value):
+            if not self.stop_on_nan:
+                return
+            reason = f"the training loss became {value}"
+        elif threshold is not None and first is not None and value > threshold * first:
+            reason = (
+                f"the training loss {value:.4g} exceeded divergence_threshold={threshold:g} "
+                f"times its first value {first:.4g}"
+            )
+        else:
+            if first is None and value > 0:
+                self._first_loss = value
+            return
+        self.model.clear_cache()
+        self.loss.clear_cache()
+        raise TrainingDivergedError(reason)
+
     def after_backward(self) -> None:
         """Run between backward and ``optimizer.step()``: the hooks, then the clipping.
 
         First every callback's ``on_after_backward(trainer)`` (during :meth:`fit`), in the
-        order of the callbacks, then :func:`~nnframe.optim.clip_grad_norm` on the
-        optimizer's parameters when ``grad_clip_norm`` is set. The hooks come first, so
+        order of the callbacks, then :func:`~nnframe.optim.clip.clip_grad_value` when
+        ``grad_clip_value`` is set and :func:`~nnframe.optim.clip_grad_norm` when
+        ``grad_clip_norm`` is set, on the optimizer's parameters. The hooks come first, so
         that what they do to the gradients (averaging them across processes, rescaling
         them) happens before the clipping, which then bounds the gradients the update
         uses.
         """
         for hook in self._after_backward_hooks:
             hook(self)
+        if self.grad_clip_value is not None:
+            clip_grad_value(self.optimizer.params, self.grad_clip_value)
         if self.grad_clip_norm is not None:
             clip_grad_norm(self.optimizer.params, self.grad_clip_norm)
 
@@ -414,6 +470,7 @@ class Trainer:
         self,
         x: np.ndarray,
         y: np.ndarray,
+        weights: np.ndarray | None,
         epoch: int,
         total_epochs: int,
         batch_size: int,
@@ -426,17 +483,24 @@ class Trainer:
         sums = dict.fromkeys(["loss", *self.metrics], 0.0)
         seen = 0
         n_batches = math.ceil(len(x) / batch_size)
-        with _progress_bar(n_batches, f"Epoch {epoch + 1}/{total_epochs}", show) as bar:
-            for index, (xb, yb) in enumerate(
-                batches(x, y, batch_size, shuffle=shuffle, rng=generator)
-            ):
+        if weights is None:
+            stream: Any = batches(x, y, batch_size, shuffle=shuffle, rng=generator)
+        else:
+            stream = batches(
+                x, y, batch_size, shuffle=shuffle, rng=generator, sample_weight=weights
+            )
+        with preflight.progress_bar(n_batches, f"Epoch {epoch + 1}/{total_epochs}", show) as bar:
+            for index, (xb, yb, *wb) in enumerate(stream):
                 try:
-                    value, pred = self.train_step(xb, yb)
+                    if wb:
+                        value, pred = self.train_step(xb, yb, sample_weight=wb[0])
+                    else:
+                        value, pred = self.train_step(xb, yb)
                 except TrainingDivergedError as error:
                     raise TrainingDivergedError(
                         f"{error} at epoch {epoch + 1}, batch {index + 1} of {n_batches}; "
                         "the weights are those after the previous batch (lower the "
-                        "learning rate, or pass stop_on_nan=False)"
+                        "learning rate; see Trainer's stop_on_nan and divergence_threshold)"
                     ) from None
                 count = len(xb)
                 seen += count
@@ -451,51 +515,6 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix({name: f"{total / seen:.4f}" for name, total in sums.items()})
         return {name: total / seen for name, total in sums.items()}
-
-    def _check_fits(self, x: np.ndarray, y: np.ndarray, batch_size: int, where: str) -> None:
-        """Run the model on ``x[:1]`` and the loss on every target, changing nothing.
-
-        A model that does not take ``x``, or targets the loss rejects (a wrong shape, a
-        class label out of range), then fail before the first step instead of in the
-        middle of an epoch. The model runs in evaluation mode under ``no_grad`` and is
-        put back in its modes; the loss sees copies of that one prediction.
-        """
-        modes = [(sub, sub.training) for _, sub in self.model.named_layers()]
-        self.model.eval()
-        try:
-            with no_grad():
-                pred = self.model.forward(x[:1])
-                rows = max(batch_size, _CHECK_ROWS)
-                for start in range(0, len(y), rows):
-                    target = y[start : start + rows]
-                    self.loss.forward(np.repeat(pred, len(target), axis=0), target)
-        except Exception as error:
-            error.add_note(
-                f"{where}: found when checking the model on x[:1] and the loss on every "
-                "target, before training; nothing was changed"
-            )
-            raise
-        finally:
-            for sub, mode in modes:
-                sub.training = mode
-
-    def _check_one_example_batch(self, x: np.ndarray, batch_size: int) -> None:
-        """Check, on a copy in training mode, that the model can train on one example.
-
-        BatchNorm1d cannot; without this check the error would come at the last batch of
-        the first epoch, after the others had changed the weights.
-        """
-        probe = copy.deepcopy(self.model).train()
-        try:
-            with no_grad():
-                probe.forward(x[:1])
-        except Exception as error:
-            error.add_note(
-                f"Trainer.fit: {len(x)} examples in batches of {batch_size} leave a batch of "
-                "one example, which this model cannot train on (found on a copy, before "
-                "training; nothing was changed): change batch_size or the number of examples"
-            )
-            raise
 
     # -- inference --------------------------------------------------------------------
 
@@ -522,26 +541,48 @@ class Trainer:
         assert out is not None  # _as_data rejected an empty x
         return out
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray, *, batch_size: int = 256) -> dict[str, float]:
+    def evaluate(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        batch_size: int = 256,
+        sample_weight: np.ndarray | None = None,
+    ) -> dict[str, float]:
         """Return the loss and every metric on ``(x, y)``, computed under ``no_grad``.
+
+        Parameters
+        ----------
+        sample_weight : ndarray of shape (n,), optional
+            Per-example weights of the loss (finite, ``>= 0``, not all 0); the metrics
+            are not weighted.
 
         Returns
         -------
         dict of str to float
-            ``{"loss": ..., "<metric>": ...}``; the loss is the mean over batches weighted
-            by their sizes.
+            ``{"loss": ..., "<metric>": ...}``; the loss is the mean of the batches'
+            losses weighted by their sizes (by their total sample weight, with
+            ``sample_weight``): the weighted mean over all examples, except for
+            ``CrossEntropyLoss(weight=...)``, whose batches divide by their own sums of
+            class weights.
         """
         x, y = check_pair(x, y, "Trainer.evaluate")
         size = positive_int(batch_size, "Trainer.evaluate: batch_size")
+        w = None
+        if sample_weight is not None:
+            w = example_weights(sample_weight, len(x), "Trainer.evaluate")
+            preflight.check_loss_takes_weights(self.loss, "Trainer.evaluate")
         pred = self.predict(x, batch_size=batch_size)
         total = 0.0
         with no_grad():
             for start in range(0, len(x), size):
-                stop = start + size
-                total += self.loss.forward(pred[start:stop], y[start:stop]) * len(
-                    pred[start:stop]
-                )
-        results = {"loss": total / len(x)}
+                part = slice(start, start + size)
+                if w is None:
+                    total += self.loss.forward(pred[part], y[part]) * len(pred[part])
+                else:
+                    value = self.loss.forward(pred[part], y[part], sample_weight=w[part])
+                    total += value * float(w[part].sum())
+        results = {"loss": total / (len(x) if w is None else float(w.sum()))}
         for name, metric in self.metrics.items():
             results[name] = float(metric(pred, y))
         return results
