@@ -63,7 +63,8 @@ class DataError(NnframeError, ValueError):
 
 
 class TrainingDivergedError(NnframeError, FloatingPointError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite, or grew past ``Trainer``'s
+    ``divergence_threshold`` times the first loss of the run."""
 
 
 class SerializationError(NnframeError, ValueError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "check_fits",
     "check_loss_takes_weights",
     "check_one_example_batch",
+    "check_warmups",
     "check_optimizer_owns",
     "progress_bar",
 ]
@@ -57,14 +59,22 @@ def check_loss_takes_weights(loss: Any, where: str) -> None:
 
 
 def check_fits(
-    model: Layer, loss: Any, x: np.ndarray, y: np.ndarray, batch_size: int, where: str
+    model: Layer,
+    loss: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    where: str,
+    *,
+    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
 ) -> None:
-    """Run the model on ``x[:1]`` and the loss on every target, changing nothing.
+    """Run the model on ``x[:1]``, the loss on every target and each metric, changing nothing.
 
-    A model that does not take ``x``, or targets the loss rejects (a wrong shape, a
-    class label out of range), then fail before the first step instead of in the
-    middle of an epoch. The model runs in evaluation mode under ``no_grad`` and is
-    put back in its modes; the loss sees copies of that one prediction.
+    A model that does not take ``x``, targets the loss rejects (a wrong shape, a class
+    label out of range), or a metric that does not fit the task (F1 of a regression)
+    then fail before the first step instead of in the middle of an epoch. The model
+    runs in evaluation mode under ``no_grad`` and is put back in its modes; the loss and
+    the metrics see copies of that one prediction.
     """
     modes = [(sub, sub.training) for _, sub in model.named_layers()]
     model.eval()
@@ -75,6 +85,13 @@ def check_fits(
             for start in range(0, len(y), rows):
                 target = y[start : start + rows]
                 loss.forward(np.repeat(pred, len(target), axis=0), target)
+        target = y[:rows]
+        for name, metric in (metrics or {}).items():
+            try:
+                metric(np.repeat(pred, len(target), axis=0), target)
+            except Exception as error:
+                error.add_note(f"in the metric {name!r}")
+                raise
     except Exception as error:
         error.add_note(
             f"{where}: found when checking the model on x[:1] and the loss on every "
@@ -84,6 +101,20 @@ def check_fits(
     finally:
         for sub, mode in modes:
             sub.training = mode
+
+
+def check_warmups(callbacks: Sequence[Any], epochs: int, where: str) -> None:
+    """Refuse a learning-rate warm-up that lasts as long as training or longer.
+
+    Looks at the schedules of ``LearningRateScheduler`` callbacks (any callback with a
+    ``schedule`` that has ``check_epochs``). Nothing to check when ``epochs`` is 0.
+    """
+    if epochs == 0:
+        return
+    for callback in callbacks:
+        check = getattr(getattr(callback, "schedule", None), "check_epochs", None)
+        if callable(check):
+            check(epochs, where)
 
 
 def check_one_example_batch(model: Layer, x: np.ndarray, batch_size: int) -> None:

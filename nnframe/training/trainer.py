@@ -159,12 +159,19 @@ class Trainer:
         self.divergence_threshold = threshold
         self._first_loss: float | None = None
         self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
-        self.metrics = {}
+        self.metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {}
         for i, metric in enumerate(metrics):
             try:
                 name, function = metrics_module.get(metric, from_logits=self.from_logits)
             except ArgumentError as error:
                 raise ArgumentError(f"Trainer: metrics[{i}]: {error}") from None
+            if name in self.metrics:
+                first = list(self.metrics).index(name)
+                raise ArgumentError(
+                    f"Trainer: metrics[{i}] and metrics[{first}] are both named {name!r}; "
+                    "History keeps one value per name (give one another name with "
+                    "nnframe.metrics.named)"
+                )
             self.metrics[name] = function
         self.stop_training = False
         self.history = History()
@@ -274,11 +281,14 @@ class Trainer:
         if progress is not None:
             progress = boolean(progress, "Trainer.fit: progress")
         check_callbacks(callbacks)
+        preflight.check_warmups(callbacks, total_epochs, "Trainer.fit")
         if resume_from is not None:
             file_path(resume_from, "Trainer.fit: resume_from")
         generator = as_generator(rng, name="Trainer.fit: rng")
         # Last among the checks: the model and the loss see the data, changing nothing.
-        preflight.check_fits(self.model, self.loss, x, y, batch_size, "Trainer.fit")
+        preflight.check_fits(
+            self.model, self.loss, x, y, batch_size, "Trainer.fit", metrics=self.metrics
+        )
         if len(x) % batch_size == 1 or batch_size == 1:
             preflight.check_one_example_batch(self.model, x, batch_size)
         if validation is not None:
@@ -482,6 +492,10 @@ class Trainer:
         self.model.train()
         sums = dict.fromkeys(["loss", *self.metrics], 0.0)
         seen = 0
+        # The epoch's metrics are computed once on every prediction of the epoch: the
+        # mean of batch values would be wrong for F1, R^2 or ROC AUC.
+        preds: list[np.ndarray] = []
+        targets: list[np.ndarray] = []
         n_batches = math.ceil(len(x) / batch_size)
         if weights is None:
             stream: Any = batches(x, y, batch_size, shuffle=shuffle, rng=generator)
@@ -504,6 +518,9 @@ class Trainer:
                     ) from None
                 count = len(xb)
                 seen += count
+                if self.metrics:
+                    preds.append(pred)
+                    targets.append(yb)
                 batch_logs = {"loss": float(value)}
                 for name, metric in self.metrics.items():
                     batch_logs[name] = float(metric(pred, yb))
@@ -514,7 +531,12 @@ class Trainer:
                 if show:
                     bar.update(1)
                     bar.set_postfix({name: f"{total / seen:.4f}" for name, total in sums.items()})
-        return {name: total / seen for name, total in sums.items()}
+        logs = {"loss": sums["loss"] / seen}
+        if self.metrics:
+            pred_all, y_all = np.concatenate(preds), np.concatenate(targets)
+            for name, metric in self.metrics.items():
+                logs[name] = float(metric(pred_all, y_all))
+        return logs
 
     # -- inference --------------------------------------------------------------------
 
