@@ -63,8 +63,10 @@ class DataError(NnframeError, ValueError):
 
 
 class TrainingDivergedError(NnframeError, FloatingPointError):
-    """The training loss became NaN or infinite, or grew past ``Trainer``'s
-    ``divergence_threshold`` times the first loss of the run."""
+    """The training loss became NaN or infinite, or grew past its divergence threshold.
+
+    ``Trainer(divergence_threshold=...)``: that many times the first loss of the run.
+    """
 
 
 class SerializationError(NnframeError, ValueError):
