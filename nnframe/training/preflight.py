@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nnframe import metrics as metrics_module
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
@@ -24,6 +25,7 @@ __all__ = [
     "check_warmups",
     "check_optimizer_owns",
     "progress_bar",
+    "resolve_metrics",
 ]
 
 # The fewest targets Trainer.fit hands the loss at once when it checks them all.
@@ -101,6 +103,38 @@ def check_fits(
     finally:
         for sub, mode in modes:
             sub.training = mode
+
+
+def resolve_metrics(
+    metrics: object, from_logits: bool, where: str
+) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """Return ``{name: function}`` for a list of metric names and functions, or raise.
+
+    Names and functions go through :func:`nnframe.metrics.get`; two metrics of one name
+    are refused, since ``History`` keeps one value per name.
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, Sequence):
+        raise ArgumentTypeError(
+            f"{where}: metrics must be a list of metric names or functions; got "
+            f"{type(metrics).__name__}"
+        )
+    resolved: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {}
+    for i, metric in enumerate(metrics):
+        try:
+            name, function = metrics_module.get(metric, from_logits=from_logits)
+        except ArgumentError as error:
+            raise ArgumentError(f"{where}: metrics[{i}]: {error}") from None
+        if name in resolved:
+            first = list(resolved).index(name)
+            raise ArgumentError(
+                f"{where}: metrics[{i}] and metrics[{first}] are both named {name!r}; "
+                "History keeps one value per name (give one another name with "
+                "nnframe.metrics.named)"
+            )
+        resolved[name] = function
+    return resolved
 
 
 def check_warmups(callbacks: Sequence[Any], epochs: int, where: str) -> None:

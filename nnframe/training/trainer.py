@@ -19,7 +19,7 @@ from nnframe.checks import (
     positive,
     positive_int,
 )
-from nnframe.errors import ArgumentError, ArgumentTypeError, TrainingDivergedError
+from nnframe.errors import ArgumentTypeError, TrainingDivergedError
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
 from nnframe.optim import clip_grad_norm
@@ -143,13 +143,8 @@ class Trainer:
             threshold = interval(1.0, low_open=True)(
                 divergence_threshold, "Trainer: divergence_threshold"
             )
-        if isinstance(metrics, str):
-            metrics = [metrics]
-        if not isinstance(metrics, Sequence):
-            raise ArgumentTypeError(
-                "Trainer: metrics must be a list of metric names or functions; got "
-                f"{type(metrics).__name__}"
-            )
+        from_logits = getattr(type(loss), "input_kind", None) == "logit"
+        resolved = preflight.resolve_metrics(metrics, from_logits, "Trainer")
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
@@ -158,21 +153,8 @@ class Trainer:
         self.grad_clip_value = clips.get("grad_clip_value")
         self.divergence_threshold = threshold
         self._first_loss: float | None = None
-        self.from_logits = getattr(type(loss), "input_kind", None) == "logit"
-        self.metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {}
-        for i, metric in enumerate(metrics):
-            try:
-                name, function = metrics_module.get(metric, from_logits=self.from_logits)
-            except ArgumentError as error:
-                raise ArgumentError(f"Trainer: metrics[{i}]: {error}") from None
-            if name in self.metrics:
-                first = list(self.metrics).index(name)
-                raise ArgumentError(
-                    f"Trainer: metrics[{i}] and metrics[{first}] are both named {name!r}; "
-                    "History keeps one value per name (give one another name with "
-                    "nnframe.metrics.named)"
-                )
-            self.metrics[name] = function
+        self.from_logits = from_logits
+        self.metrics = resolved
         self.stop_training = False
         self.history = History()
         self.data_rng: np.random.Generator | None = None
