@@ -8,7 +8,9 @@ generator states as JSON. :meth:`Checkpoint.restore` puts all of it back, all or
 from __future__ import annotations
 
 import copy
+import itertools
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,12 @@ import attrs
 import numpy as np
 
 from nnframe.checks import non_negative_int
-from nnframe.errors import ArgumentTypeError, SerializationError, StateDictError
+from nnframe.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    SerializationError,
+    StateDictError,
+)
 from nnframe.layers.base import Layer
 from nnframe.layers.registry import layer_to_spec
 from nnframe.serialization.architecture import describe_model, frozen_names, member_at
@@ -70,6 +77,10 @@ def save_checkpoint(
     writes them) is written too when the model can be rebuilt from it, so that
     :func:`~nnframe.load` can also read the model out of a checkpoint.
 
+    The file is written with :func:`~nnframe.serialization.write_atomic`: saves from
+    several threads or processes to one path are safe, and a ``path`` that is a symbolic
+    link has the file it points to replaced (the link is kept).
+
     Parameters
     ----------
     path : str or path-like
@@ -79,22 +90,30 @@ def save_checkpoint(
     epoch : int
         The number of completed epochs.
     history : History, optional
-        Anything with ``history`` (dict of lists) and ``epoch`` (list) attributes.
+        Anything with ``history`` (dict of lists) and ``epoch`` (list) attributes. Its
+        epoch numbers must increase and be below ``epoch``; no list may be longer than
+        the epoch list (a quantity first logged after a resume may be shorter).
     data_rng : numpy.random.Generator, optional
     metadata : mapping of str to str, optional
 
     Raises
     ------
+    ArgumentError, ArgumentTypeError
+        For an ``epoch`` or ``history`` that cannot be saved; nothing is written.
     SerializationError
         When a value cannot be written or the file cannot be written.
     """
     file = as_path(path, "save_checkpoint")
     check_model(model, "save_checkpoint")
     completed = non_negative_int(epoch, "save_checkpoint: epoch")
+    history_record = _history_record(history)
+    problem = _history_problem(history_record["history"], history_record["epoch"], completed)
+    if problem is not None:
+        raise ArgumentError(f"save_checkpoint: history: {problem}")
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
     record: dict[str, Any] = {
         "epoch": completed,
-        "history": _history_record(history),
+        "history": history_record,
         "optimizer": None,
         "data_rng": None if data_rng is None else _rng_state(data_rng, "data_rng"),
         "layer_rngs": {
@@ -189,10 +208,17 @@ class Checkpoint:
 
         Raises
         ------
+        SerializationError
+            When a generator state is malformed (not a state numpy's bit generator of
+            that name accepts exactly) or a name has an index not written in ASCII
+            digits; nothing has been changed.
         StateDictError
             When anything does not match; nothing has been changed.
         """
         where = str(self.path)
+        problem = _malformed(self)
+        if problem is not None:
+            raise SerializationError(f"{where}: invalid checkpoint: {problem}")
         if self.architecture is not None:
             try:
                 own = layer_to_spec(model)
@@ -281,7 +307,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     epoch = record["epoch"]
     if not _is_int(epoch) or epoch < 0:
         raise bad(f"'epoch' must be a non-negative int; got {epoch!r}")
-    history, history_epochs = _parse_history(record["history"], bad)
+    history, history_epochs = _parse_history(record["history"], epoch, bad)
 
     optimizer_class: str | None = None
     optimizer_state: dict[str, Any] | None = None
@@ -324,7 +350,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     )
     if architecture is not None and not isinstance(architecture, dict):
         raise bad("the architecture must be a JSON object")
-    return Checkpoint(
+    checkpoint = Checkpoint(
         path=stored.path,
         epoch=epoch,
         history=history,
@@ -337,6 +363,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         architecture=architecture,
         metadata=dict(stored.metadata),
     )
+    problem = _malformed(checkpoint)
+    if problem is not None:
+        raise bad(problem)
+    return checkpoint
 
 
 def _history_record(history: Any) -> dict[str, Any]:
@@ -358,7 +388,9 @@ def _history_record(history: Any) -> dict[str, Any]:
     }
 
 
-def _parse_history(record: object, bad: Any) -> tuple[dict[str, list[float]], list[int]]:
+def _parse_history(
+    record: object, completed: int, bad: Any
+) -> tuple[dict[str, list[float]], list[int]]:
     if not isinstance(record, dict) or set(record) != {"history", "epoch"}:
         raise bad("'history' must be {'history': {...}, 'epoch': [...]}")
     values, epochs = record["history"], record["epoch"]
@@ -370,7 +402,102 @@ def _parse_history(record: object, bad: Any) -> tuple[dict[str, list[float]], li
         raise bad("'history' must map names to lists of numbers")
     if not isinstance(epochs, list) or not all(_is_int(e) for e in epochs):
         raise bad("the history's 'epoch' must be a list of ints")
+    problem = _history_problem(values, epochs, completed)
+    if problem is not None:
+        raise bad(f"'history': {problem}")
     return {name: [float(v) for v in series] for name, series in values.items()}, list(epochs)
+
+
+def _history_problem(
+    values: Mapping[str, list[Any]], epochs: list[Any], completed: int
+) -> str | None:
+    """What makes a history inconsistent with itself or with ``completed`` epochs, or None.
+
+    The epoch numbers increase from 0 and stay below ``completed``; no quantity has more
+    values than there are epochs. One may have fewer: a quantity first logged after a
+    resume (a callback added then) covers the last epochs only.
+    """
+    for before, after in itertools.pairwise(epochs):
+        if after <= before:
+            return f"the epoch numbers must increase; got {before} then {after}"
+    if epochs and (epochs[0] < 0 or epochs[-1] >= completed):
+        return (
+            f"the epoch numbers must lie in [0, {completed}) for a checkpoint after "
+            f"{completed} epoch{'s' * (completed != 1)}; got {epochs[0]}..{epochs[-1]}"
+        )
+    for name, series in values.items():
+        if len(series) > len(epochs):
+            return (
+                f"{name!r} has {len(series)} values for {len(epochs)} recorded "
+                f"epoch{'s' * (len(epochs) != 1)}"
+            )
+    return None
+
+
+# Every dotted segment made of digits is a list index: "0", "1", "12", never "\u0660" (which
+# str.isdecimal and int accept) or "01" (which int reads as 1, a second name for index 1).
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def _index_problem(name: str) -> str | None:
+    for segment in name.split("."):
+        if segment.isnumeric() and _INDEX.fullmatch(segment) is None:
+            return (
+                f"the index {segment!a} is not a plain number (ASCII digits 0-9, "
+                "no leading zeros)"
+            )
+    return None
+
+
+# The bit generators numpy ships, by the name their state records.
+_BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
+
+
+def _generator_problem(state: object) -> str | None:
+    """What makes ``state`` unusable as a ``bit_generator.state``, or None."""
+    if not isinstance(state, dict):
+        return f"must be a JSON object; got {type(state).__name__}"
+    kind = state.get("bit_generator")
+    if kind not in _BIT_GENERATORS:
+        return f"names the bit generator {kind!r}; expected one of {list(_BIT_GENERATORS)}"
+    if not _plain_state(state):
+        return f"is not a valid {kind} state (only integers, strings, lists and objects)"
+    fresh = getattr(np.random, kind)()
+    try:
+        fresh.state = copy.deepcopy(state)
+    except Exception as error:  # numpy raises OverflowError, ValueError, TypeError, KeyError
+        return f"is not a valid {kind} state ({type(error).__name__}: {error})"
+    if _json_state(fresh.state) != state:
+        return f"is not a valid {kind} state (a value out of range, or a key it does not have)"
+    return None
+
+
+def _plain_state(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_state(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_state(v) for v in value)
+    return isinstance(value, str) or _is_int(value)
+
+
+def _malformed(checkpoint: Checkpoint) -> str | None:
+    """The first index or generator state of ``checkpoint`` that no model could take."""
+    names = [f"model.{name}" for name in checkpoint.model_state]
+    if checkpoint.optimizer_state is not None:
+        names += [f"optimizer.{key}" for key in checkpoint.optimizer_state]
+    names += [f"layer_rngs.{name}" for name in checkpoint.layer_rng_states]
+    for name in names:
+        problem = _index_problem(name)
+        if problem is not None:
+            return f"{name!a}: {problem}"
+    states = [(f"layer_rngs {name!r}", s) for name, s in checkpoint.layer_rng_states.items()]
+    if checkpoint.data_rng_state is not None:
+        states.insert(0, ("'data_rng'", checkpoint.data_rng_state))
+    for where, state in states:
+        problem = _generator_problem(state)
+        if problem is not None:
+            return f"the generator state {where} {problem}"
+    return None
 
 
 def _rng_state(generator: object, where: str) -> dict[str, Any]:
