@@ -16,6 +16,17 @@ from nnframe.parameter import Parameter
 __all__ = ["Optimizer", "as_parameter_list"]
 
 
+def _index(text: str) -> int | None:
+    """``text`` as an index when it is one written in ASCII digits, without leading zeros.
+
+    ``str.isdecimal`` and ``int`` also take other scripts' digits (an Arabic-Indic zero)
+    and ``"00"``, which would name index 0 a second way.
+    """
+    if text == "0" or (text[:1] in "123456789" and text.isascii() and text.isdigit()):
+        return int(text)
+    return None
+
+
 def _flatten(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
     """Spread tuple-valued hyperparameters into ``name.i`` keys (``betas.0``)."""
     flat: dict[str, Any] = {}
@@ -434,11 +445,11 @@ class Optimizer(HasHyperparameters):
 
         groups = self.param_groups
         indices = {
-            int(key.split(".")[1])
+            index
             for key in state
             if isinstance(key, str)
             and key.startswith("param_groups.")
-            and key.split(".")[1].isdecimal()
+            and (index := _index(key.split(".")[1])) is not None
         }
         n_groups = max(indices) + 1 if indices else 1
         loaded: list[dict[str, Any]] = []
@@ -497,15 +508,10 @@ class Optimizer(HasHyperparameters):
             if key in used:
                 continue
             parts = key.split(".") if isinstance(key, str) else []
-            if (
-                len(parts) != 3
-                or parts[0] != "state"
-                or not parts[1].isdecimal()
-                or parts[2] not in self.state_names
-            ):
+            index = _index(parts[1]) if len(parts) == 3 else None
+            if index is None or parts[0] != "state" or parts[2] not in self.state_names:
                 problems.append(f"unexpected: {key!r}")
                 continue
-            index = int(parts[1])
             if index >= len(self.params):
                 problems.append(
                     f"{key!r}: there is no parameter {parts[1]}; the optimizer has "

@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnframe import Parameter
+from nnframe.errors import StateDictError
+from nnframe.optim import SGD
 from tests.test_optim.strategies import OPTIMIZERS, problems, run
 
 
@@ -112,3 +114,13 @@ def test_step_leaves_gradients_and_zero_grad_clears_them(name, rng):
     optimizer.zero_grad()
     assert all(not p.grad.any() for p in optimizer.params)
     assert optimizer.step_count == 1
+
+
+@pytest.mark.parametrize("index", ["\u0660", "00", "\uff10", "01"])
+def test_state_indices_must_be_plain_ascii_digits(index):
+    p = Parameter(np.zeros(2))
+    optimizer = SGD([p], lr=0.1, momentum=0.9)
+    optimizer.step()
+    state = {k.replace("state.0.", f"state.{index}."): v for k, v in optimizer.state_dict().items()}
+    with pytest.raises(StateDictError, match="unexpected"):
+        optimizer.load_state_dict(state)
