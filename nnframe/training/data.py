@@ -294,7 +294,8 @@ def batches(
             raise ShapeError("batches: sample_weight must hold one weight per example; got 0-d")
         if len(weights) != n:
             raise DataError(f"batches: x has {n} examples but sample_weight has {len(weights)}")
-    generator = as_generator(rng, name="batches: rng") if boolean(shuffle, "batches: shuffle") else None
+    shuffled = boolean(shuffle, "batches: shuffle")
+    generator = as_generator(rng, name="batches: rng") if shuffled else None
     return _batch_stream(xs, ys, weights, size, generator)
 
 
@@ -311,8 +312,8 @@ def _batchable(value: object, name: str) -> np.ndarray:
                 f"{type(value).__name__}"
             ) from error
     if array.ndim == 0:
-        error = ShapeError if isinstance(value, np.ndarray) else ArgumentTypeError
-        raise error(
+        kind = ShapeError if isinstance(value, np.ndarray) else ArgumentTypeError
+        raise kind(
             f"batches: {name} must be an array of examples with a batch axis; got "
             f"{'a 0-d array' if isinstance(value, np.ndarray) else type(value).__name__}"
         )
