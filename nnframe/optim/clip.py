@@ -170,4 +170,8 @@ def clip_grad_value(parameters: Iterable[Parameter] | Parameter, clip_value: flo
         return
     for p in unique.values():
         grad = p.grad
+        # A limit beyond the dtype's range (1e300 for float32) clips nothing, as inf does;
+        # numpy would warn casting it.
+        if grad.dtype.kind == "f" and limit >= float(np.finfo(grad.dtype).max):
+            continue
         np.clip(grad, -limit, limit, out=grad)
