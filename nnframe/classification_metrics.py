@@ -8,14 +8,76 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnframe.checks import array_size, boolean
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 
-__all__ = ["AVERAGES", "confusion_matrix", "f1", "precision", "recall", "roc_auc"]
+__all__ = [
+    "AVERAGES",
+    "confusion_matrix",
+    "f1",
+    "metric_arrays",
+    "precision",
+    "recall",
+    "roc_auc",
+]
 
 AVERAGES: tuple[str, ...] = ("binary", "micro", "macro", "weighted")
 """The ``average`` rules of :func:`precision`, :func:`recall` and :func:`f1`."""
 
 
+def _metric_array(value: object, name: str, what: str) -> np.ndarray:
+    try:
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged nesting: [[1, 2], [3]]
+        raise ShapeError(
+            f"{name}: {what} must be a rectangular array of numbers; got a ragged or "
+            f"unusable {type(value).__name__}"
+        ) from error
+    if array.ndim == 0 and not isinstance(value, np.ndarray):
+        raise ArgumentTypeError(
+            f"{name}: {what} must be an array of numbers, one per example; got "
+            f"{type(value).__name__}"
+        )
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{name}: {what} must be numbers; got dtype {array.dtype}")
+    if array.ndim == 0 or len(array) == 0:
+        raise ShapeError(
+            f"{name}: {what} must hold at least one example (n >= 1 along the first axis); "
+            f"got shape {array.shape}"
+        )
+    return array
+
+
+def metric_arrays(
+    pred: object, target: object, name: str, *, finite_target: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``pred`` and ``target`` as numeric arrays for the metric ``name``, or raise.
+
+    Both must be arrays (or nested lists) of real numbers with at least one example along
+    the first axis; ``target`` must also be finite (a non-finite prediction is a diverged
+    model, whose metric is NaN or infinite, not bad input). An ndarray is not copied.
+    ``finite_target=False`` leaves that check to the caller (class labels check more).
+
+    Raises
+    ------
+    ArgumentTypeError
+        For None, a string, a number or any other value that is not an array.
+    DataError
+        For arrays of strings, objects, complex numbers or dates, and a non-finite target.
+    ShapeError
+        For ragged nesting, 0-d arrays and arrays without an example.
+
+    Examples
+    --------
+    >>> p, t = metric_arrays([0.2, 0.9], np.array([0, 1]), "accuracy")
+    >>> p.dtype, t.shape
+    (dtype('float64'), (2,))
+    """
+    p = _metric_array(pred, name, "predictions")
+    t = _metric_array(target, name, "targets")
+    if finite_target and t.dtype.kind == "f" and not np.isfinite(t).all():
+        raise DataError(f"{name}: targets must be finite; they hold NaN or infinite values")
+    return p, t
 
 
 def _class_labels(array: np.ndarray, name: str, what: str) -> np.ndarray:
@@ -39,10 +101,9 @@ def _predicted_classes(
     Class scores ``(n, C)`` with ``C > 1`` give their argmax; a single column or a vector
     is thresholded at 0.5 (at 0 for logits). Targets are indices or one-hot rows.
     """
-    p, t = np.asarray(pred), np.asarray(target)
-    if p.dtype.kind not in "biuf":
-        raise DataError(f"{name}: predictions must be numbers; got dtype {p.dtype}")
-    if p.ndim not in (1, 2) or len(p) == 0:
+    boolean(from_logits, f"{name}: from_logits")
+    p, t = metric_arrays(pred, target, name, finite_target=False)
+    if p.ndim not in (1, 2):
         raise ShapeError(
             f"{name}: predictions must have shape (n,), (n, 1) or (n, classes) with n >= 1; "
             f"got shape {p.shape}"
@@ -125,6 +186,7 @@ def confusion_matrix(
                 "the predictions have"
             )
         size = int(num_classes)
+        array_size((size, size), np.dtype(np.int64), "confusion_matrix: num_classes")
     if max(int(true.max()), int(predicted.max())) >= size:
         raise DataError(f"confusion_matrix: a class is out of range for {size} classes")
     counts = np.bincount(true * size + predicted, minlength=size * size)

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from nnframe import functional as F
+from nnframe.checks import boolean
 from nnframe.classification_metrics import (
     AVERAGES,
     confusion_matrix,
     f1,
+    metric_arrays,
     precision,
     recall,
     roc_auc,
@@ -51,7 +53,8 @@ Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
 def _binary_targets(pred: np.ndarray, target: np.ndarray, name: str) -> tuple[np.ndarray, ...]:
-    p, t = np.asarray(pred).reshape(-1), np.asarray(target).reshape(-1)
+    p, t = metric_arrays(pred, target, name)
+    p, t = p.reshape(-1), t.reshape(-1)
     if p.shape != t.shape:
         raise ShapeError(
             f"{name}: predictions of shape {np.shape(pred)} do not match targets of shape "
@@ -88,8 +91,8 @@ def accuracy(pred: np.ndarray, target: np.ndarray, *, from_logits: bool = False)
     >>> accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
     0.5
     """
-    pred = np.asarray(pred)
-    target = np.asarray(target)
+    threshold = 0.0 if boolean(from_logits, "accuracy: from_logits") else 0.5
+    pred, target = metric_arrays(pred, target, "accuracy")
     if pred.ndim == 2 and pred.shape[1] > 1:
         labels = target.argmax(axis=1) if target.ndim == 2 else target.reshape(-1)
         if labels.shape[0] != pred.shape[0]:
@@ -98,7 +101,6 @@ def accuracy(pred: np.ndarray, target: np.ndarray, *, from_logits: bool = False)
             )
         return float(np.mean(pred.argmax(axis=1) == labels))
     p, t = _binary_targets(pred, target, "accuracy")
-    threshold = 0.0 if from_logits else 0.5
     return float(np.mean((p > threshold) == (t > 0.5)))
 
 
@@ -114,10 +116,16 @@ def binary_crossentropy(pred: np.ndarray, target: np.ndarray) -> float:
     0.414932
     """
     p, t = _binary_targets(pred, target, "binary_crossentropy")
+    if ((t < 0) | (t > 1)).any():
+        raise DataError(
+            "binary_crossentropy: targets must be in [0, 1]; got "
+            f"{t[np.argmax((t < 0) | (t > 1))]!r}"
+        )
     dtype = p.dtype if p.dtype.kind == "f" else np.dtype(np.float64)
     eps = float(np.finfo(dtype).eps)
     p = np.clip(p.astype(dtype, copy=False), eps, 1 - eps)
-    return float(-np.mean(t * np.log(p) + (1 - t) * np.log1p(-p)))
+    with np.errstate(invalid="ignore"):  # NaN predictions give NaN
+        return float(-np.mean(t * np.log(p) + (1 - t) * np.log1p(-p)))
 
 
 def mean_squared_error(pred: np.ndarray, target: np.ndarray) -> float:
@@ -128,13 +136,17 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray) -> float:
     >>> mean_squared_error(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
     2.5
     """
-    p, t = np.asarray(pred), np.asarray(target)
+    p, t = metric_arrays(pred, target, "mean_squared_error")
     if p.size != t.size:
         raise ShapeError(
             f"mean_squared_error: predictions of shape {p.shape} do not match targets of "
             f"shape {t.shape}"
         )
-    return float(np.mean((p.reshape(-1) - t.reshape(-1)) ** 2))
+    # float64, so that unsigned ints do not wrap around; a diverged (huge or non-finite)
+    # prediction gives inf or NaN without a numpy warning.
+    difference = p.reshape(-1).astype(np.float64) - t.reshape(-1).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.mean(difference**2))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,11 +156,9 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray) -> float:
 
 def _regression_pair(pred: np.ndarray, target: np.ndarray, name: str) -> tuple[np.ndarray, ...]:
     """``pred`` and ``target`` as float64 of shape ``(n, outputs)``, checked to match."""
-    p, t = np.asarray(pred), np.asarray(target)
+    p, t = metric_arrays(pred, target, name)
     for what, array in (("predictions", p), ("targets", t)):
-        if array.dtype.kind not in "biuf":
-            raise DataError(f"{name}: {what} must be numbers; got dtype {array.dtype}")
-        if array.ndim not in (1, 2) or len(array) == 0:
+        if array.ndim not in (1, 2):
             raise ShapeError(
                 f"{name}: {what} must have shape (n,) or (n, outputs) with n >= 1; got "
                 f"shape {array.shape}"
@@ -179,7 +189,8 @@ def mae(pred: np.ndarray, target: np.ndarray) -> float:
     1.5
     """
     p, t = _regression_pair(pred, target, "mae")
-    return float(np.mean(np.abs(p - t)))
+    with np.errstate(over="ignore", invalid="ignore"):  # diverged predictions: inf, NaN
+        return float(np.mean(np.abs(p - t)))
 
 
 def rmse(pred: np.ndarray, target: np.ndarray) -> float:
@@ -194,7 +205,8 @@ def rmse(pred: np.ndarray, target: np.ndarray) -> float:
     1.4142135623730951
     """
     p, t = _regression_pair(pred, target, "rmse")
-    return float(np.mean(np.sqrt(np.mean((p - t) ** 2, axis=0))))
+    with np.errstate(over="ignore", invalid="ignore"):  # diverged predictions: inf, NaN
+        return float(np.mean(np.sqrt(np.mean((p - t) ** 2, axis=0))))
 
 
 def r2(pred: np.ndarray, target: np.ndarray) -> float:
@@ -225,11 +237,12 @@ def r2(pred: np.ndarray, target: np.ndarray) -> float:
     0.9486081370449679
     """
     p, t = _regression_pair(pred, target, "r2")
-    residual = np.sum((t - p) ** 2, axis=0)
-    total = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
-    scores = np.where(residual == 0, 1.0, 0.0)
-    nonzero = total != 0
-    scores[nonzero] = 1.0 - residual[nonzero] / total[nonzero]
+    with np.errstate(over="ignore", invalid="ignore"):  # diverged predictions: inf, NaN
+        residual = np.sum((t - p) ** 2, axis=0)
+        total = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
+        scores = np.where(residual == 0, 1.0, 0.0)
+        nonzero = total != 0
+        scores[nonzero] = 1.0 - residual[nonzero] / total[nonzero]
     return float(np.mean(scores))
 
 
@@ -243,7 +256,8 @@ def _logit_accuracy(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 def _logit_crossentropy(pred: np.ndarray, target: np.ndarray) -> float:
-    return binary_crossentropy(F.sigmoid(np.asarray(pred, dtype=np.float64)), target)
+    p, t = metric_arrays(pred, target, "binary_crossentropy")
+    return binary_crossentropy(F.sigmoid(p.astype(np.float64)), t)
 
 
 def named(function: Callable[..., Any], name: str) -> Metric:
@@ -271,8 +285,13 @@ def named(function: Callable[..., Any], name: str) -> Metric:
     >>> get(macro)[0]
     'f1_macro'
     """
-    if not callable(function):
-        raise ArgumentTypeError(f"named: function must be callable; got {type(function).__name__}")
+    if not callable(function) or isinstance(function, type):
+        got = f"the class {function.__name__}" if isinstance(function, type) else (
+            type(function).__name__
+        )
+        raise ArgumentTypeError(
+            f"named: function must be a function metric(pred, target) -> float; got {got}"
+        )
     _check_name(name, "named")
 
     def metric(pred: np.ndarray, target: np.ndarray) -> float:
@@ -358,7 +377,10 @@ def get(metric: str | Metric, *, from_logits: bool = False) -> tuple[str, Metric
     ------
     ArgumentError
         For an unknown name (with the closest known one), ``"confusion_matrix"`` (a
-        matrix, not a number to log), or a function without a usable name.
+        matrix, not a number to log), a class (``int``: callable, but not a metric),
+        or a function without a usable name.
+    ArgumentTypeError
+        For a ``from_logits`` that is not a bool.
 
     Notes
     -----
@@ -372,6 +394,13 @@ def get(metric: str | Metric, *, from_logits: bool = False) -> tuple[str, Metric
     >>> get("f1_macro")[0], get("r2")[1] is r2
     ('f1_macro', True)
     """
+    boolean(from_logits, "metrics.get: from_logits")
+    if isinstance(metric, type):
+        # A class is callable, but calling it makes an object, not a number.
+        raise ArgumentError(
+            f"metric {metric!r} is a class, not a metric: a metric must be a name or a "
+            "function metric(pred, target) -> float"
+        )
     if callable(metric):
         name = getattr(metric, "__name__", None)
         if not isinstance(name, str) or name == "<lambda>":

@@ -772,6 +772,107 @@ CASES = [
     case("Embedding index negative",
          lambda w: nf.Embedding(10, 3, rng=0)(np.array([[-1, 2]])),
          nf.errors.IndexOutOfRangeError, "Embedding(10, 3)", "-1"),
+    # batches: checked when called, before the first batch is drawn
+    case("batches(None, None, 2)", lambda w: nf.batches(None, None, 2), T, "batches: x",
+         "batch axis", "NoneType"),
+    case("batches shuffle=array", lambda w: nf.batches(X, Y, 2, shuffle=np.array([1, 2])), T,
+         "batches: shuffle", "bool"),
+    case("batches rng='x'", lambda w: nf.batches(X, Y, 2, shuffle=True, rng="x"), T,
+         "batches: rng", "Generator"),
+    case("batches y of another length", lambda w: nf.batches(X, Y[:5], 2), DataError,
+         "batches", "8 examples", "5"),
+    case("batches ragged x", lambda w: nf.batches([[1.0, 2.0], [3.0]], None, 1), ShapeError,
+         "batches: x", "ragged"),
+    case("batches y='abc'", lambda w: nf.batches(X, "abc", 2), T, "batches: y", "str"),
+    case("batches sample_weight of strings",
+         lambda w: nf.batches(X, Y, 2, sample_weight=np.array(["a"] * 8)), DTypeError,
+         "batches: sample_weight", "<U1"),
+    # container indexing
+    case("Sequential['a']", lambda w: w.model["a"], T, "Sequential['a']", "int or a slice"),
+    case("Sequential[5] (out of range)", lambda w: w.model[5],
+         nf.errors.IndexOutOfRangeError, "Sequential[5]", "5 children", "-5 to 4"),
+    case("Sequential[-6]", lambda w: w.model[-6], nf.errors.IndexOutOfRangeError,
+         "Sequential[-6]", "out of range"),
+    case("Sequential[True]", lambda w: w.model[True], T, "Sequential[True]", "bool"),
+    case("Sequential[1.0]", lambda w: w.model[1.0], T, "Sequential[1.0]", "float"),
+    case("Concat['a']", lambda w: nf.Concat(nf.ReLU(), nf.Tanh())["a"], T, "Concat['a']",
+         "int or a slice"),
+    case("Concat[2] (out of range)", lambda w: nf.Concat(nf.ReLU(), nf.Tanh())[2],
+         nf.errors.IndexOutOfRangeError, "Concat[2]", "2 children"),
+    # metrics
+    case("accuracy(None, [1])", lambda w: nf.metrics.accuracy(None, [1]), T,
+         "accuracy: predictions", "NoneType"),
+    case("accuracy(pred, 'abc')", lambda w: nf.metrics.accuracy(np.full((3, 1), 0.7), "abc"),
+         T, "accuracy: targets", "str"),
+    case("accuracy of no examples", lambda w: nf.metrics.accuracy(np.ones(0), np.ones(0)),
+         ShapeError, "accuracy: predictions", "n >= 1"),
+    case("accuracy NaN target",
+         lambda w: nf.metrics.accuracy(np.ones((2, 1)), np.array([1, np.nan])), DataError,
+         "accuracy: targets", "finite"),
+    case("accuracy from_logits='yes'",
+         lambda w: nf.metrics.accuracy(np.ones(2), np.ones(2), from_logits="yes"), T,
+         "accuracy: from_logits", "bool"),
+    case("metrics.get(int)", lambda w: nf.metrics.get(int), P, "<class 'int'>", "a class"),
+    case("metrics.get(ReLU)", lambda w: nf.metrics.get(nf.ReLU), P, "ReLU", "a class"),
+    case("metrics.get from_logits=1", lambda w: nf.metrics.get("f1", from_logits=1), T,
+         "metrics.get: from_logits", "bool"),
+    case("metrics.named(int)", lambda w: nf.metrics.named(int, "integer"), T,
+         "named: function", "the class int"),
+    case("mean_squared_error(None, [1])", lambda w: nf.metrics.mean_squared_error(None, [1]),
+         T, "mean_squared_error: predictions", "NoneType"),
+    case("mean_squared_error of strings",
+         lambda w: nf.metrics.mean_squared_error(np.array(["a"]), np.array(["b"])), DataError,
+         "mean_squared_error: predictions", "numbers"),
+    case("r2(None, [1])", lambda w: nf.metrics.r2(None, np.ones(2)), T, "r2: predictions"),
+    case("mae(pred, 'abc')", lambda w: nf.metrics.mae(np.ones(3), "abc"), T, "mae: targets"),
+    case("rmse NaN target", lambda w: nf.metrics.rmse(np.ones(2), np.array([1, np.nan])),
+         DataError, "rmse: targets", "finite"),
+    case("f1(None, [1])", lambda w: nf.metrics.f1(None, [1]), T, "f1: predictions"),
+    case("precision from_logits=None",
+         lambda w: nf.metrics.precision(np.ones(2), np.ones(2), from_logits=None), T,
+         "precision: from_logits", "bool"),
+    case("roc_auc(pred, None)", lambda w: nf.metrics.roc_auc(np.ones(2), None), T,
+         "roc_auc: targets"),
+    case("binary_crossentropy target 2",
+         lambda w: nf.metrics.binary_crossentropy(np.full(2, 0.5), np.array([0, 2])),
+         DataError, "binary_crossentropy: targets", "[0, 1]"),
+    case("binary_crossentropy('ab', [1])",
+         lambda w: nf.metrics.binary_crossentropy("ab", [1]), T,
+         "binary_crossentropy: predictions"),
+    case("confusion_matrix num_classes=2**40",
+         lambda w: nf.metrics.confusion_matrix(np.ones(2), np.ones(2), num_classes=2**40), P,
+         "confusion_matrix: num_classes", "GiB"),
+    # History
+    case("History(history=None)", lambda w: nf.training.History(history=None), T,
+         "History: history", "dict", "NoneType"),
+    case("History(history={'loss': 0.5})",
+         lambda w: nf.training.History({"loss": 0.5}, [0]), T, "History: history['loss']",
+         "list"),
+    case("History values longer than epochs",
+         lambda w: nf.training.History({"loss": [0.5, 0.4]}, [0]), P,
+         "History: history['loss']", "2 values for 1 epochs"),
+    case("History(epoch=[1, 0])", lambda w: nf.training.History(epoch=[1, 0]), P,
+         "History: epoch", "increasing"),
+    case("History(epoch='0')", lambda w: nf.training.History(epoch="0"), T, "History: epoch"),
+    case("History.record logs=None", lambda w: w.trainer.history.record(1, None), T,
+         "History.record: logs", after=lambda w: w.trainer.history.epoch == [0]),
+    case("History.record epoch again",
+         lambda w: w.trainer.history.record(0, {"loss": 1.0}), P, "History.record: epoch",
+         after=lambda w: w.trainer.history.epoch == [0]),
+    # gradient clipping
+    case("clip_grad_norm('', 1.0)", lambda w: nf.clip_grad_norm("", 1.0), T,
+         "clip_grad_norm: parameters", "str"),
+    case("clip_grad_value('', 1.0)", lambda w: nf.clip_grad_value("", 1.0), T,
+         "clip_grad_value: parameters", "str"),
+    case("clip_grad_norm of a model", lambda w: nf.clip_grad_norm(w.model, 1.0), T,
+         "clip_grad_norm: parameters", "model.parameters()"),
+    case("clip_grad_value of an empty model", lambda w: nf.clip_grad_value(nf.Sequential(), 1.0),
+         T, "clip_grad_value: parameters", "model.parameters()"),
+    case("clip_grad_norm of a dict",
+         lambda w: nf.clip_grad_norm(dict(w.model.named_parameters()), 1.0), T,
+         "clip_grad_norm: parameters", "values()"),
+    case("clip_grad_norm of an empty array", lambda w: nf.clip_grad_norm(np.zeros((0, 3)), 1.0),
+         T, "clip_grad_norm: parameters", "ndarray"),
 ]
 
 
@@ -879,6 +980,26 @@ def _fit(w: World, **kwargs: Any) -> object:
     args = {"x": X, "y": Y, "epochs": 1, "batch_size": 4, "progress": False, "rng": 0}
     args.update(kwargs)
     return w.trainer.fit(args.pop("x"), args.pop("y"), **args)
+
+
+PROBS = np.linspace(0.1, 0.9, 8)[:, None]  # one column of probabilities, for LABELS
+
+# Each metric function, given a malformed prediction or target beside a valid other half.
+METRIC_NAMES = (
+    "accuracy", "binary_crossentropy", "mean_squared_error", "mae", "rmse", "r2",
+    "precision", "recall", "f1", "roc_auc", "confusion_matrix",
+)
+
+
+def _metric_call(name: str, which: str) -> Callable[[World, Any], object]:
+    regression = name in ("mean_squared_error", "mae", "rmse", "r2")
+    pred, target = (Y, Y) if regression else (PROBS, LABELS)
+
+    def call(w: World, v: Any) -> object:
+        function = getattr(nf.metrics, name)
+        return function(v, target) if which == "pred" else function(pred, v)
+
+    return call
 
 
 # (name, call(world, value)): one argument of one public constructor or call gets the value.
@@ -1005,6 +1126,33 @@ TARGETS: list[tuple[str, Callable[[World, Any], object]]] = [
     ("load_state_dict strict", lambda w, v: w.model.load_state_dict({}, strict=v)),
     ("train mode", lambda w, v: w.model.train(v)),
     ("summary input_shape", lambda w, v: w.model.summary(v)),
+    ("batches x", lambda w, v: list(nf.batches(v, None, 3))),
+    ("batches y", lambda w, v: list(nf.batches(X, v, 3))),
+    ("batches batch_size", lambda w, v: list(nf.batches(X, Y, v))),
+    ("batches shuffle", lambda w, v: list(nf.batches(X, Y, 3, shuffle=v, rng=0))),
+    ("batches rng", lambda w, v: list(nf.batches(X, Y, 3, shuffle=True, rng=v))),
+    ("batches sample_weight", lambda w, v: list(nf.batches(X, Y, 3, sample_weight=v))),
+    ("Sequential index", lambda w, v: w.model[v]),
+    ("Concat index", lambda w, v: nf.Concat(nf.ReLU(), nf.Tanh())[v]),
+    *[
+        (f"metrics.{name} {which}", _metric_call(name, which))
+        for name in METRIC_NAMES for which in ("pred", "target")
+    ],
+    ("accuracy from_logits", lambda w, v: nf.metrics.accuracy(PROBS, LABELS, from_logits=v)),
+    ("f1 average", lambda w, v: nf.metrics.f1(PROBS, LABELS, average=v)),
+    ("roc_auc average", lambda w, v: nf.metrics.roc_auc(PROBS, LABELS, average=v)),
+    ("confusion_matrix num_classes",
+     lambda w, v: nf.metrics.confusion_matrix(PROBS, LABELS, num_classes=v)),
+    ("metrics.get metric", lambda w, v: nf.metrics.get(v)),
+    ("metrics.get from_logits", lambda w, v: nf.metrics.get("f1", from_logits=v)),
+    ("metrics.named function", lambda w, v: nf.metrics.named(v, "custom")),
+    ("History history", lambda w, v: nf.training.History(history=v)),
+    ("History history values", lambda w, v: nf.training.History({"loss": v}, [0, 1])),
+    ("History epoch", lambda w, v: nf.training.History(epoch=v)),
+    ("History.record epoch", lambda w, v: nf.training.History().record(v, {"loss": 1.0})),
+    ("History.record logs", lambda w, v: nf.training.History().record(0, v)),
+    ("clip_grad_value clip_value", lambda w, v: nf.clip_grad_value(w.small.parameters(), v)),
+    ("clip_grad_value parameters", lambda w, v: nf.clip_grad_value(v, 1.0)),
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from nnframe.checks import format_shape, is_integer
 from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, ShapeError
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
-from nnframe.layers.containers import add_path, check_new_child, tree_repr
+from nnframe.layers.containers import add_path, check_new_child, child_index, tree_repr
 from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
 
@@ -253,8 +253,23 @@ class Concat(Layer):
             )
         return cls(*branches, axis=config.get("axis", 1))
 
-    def __getitem__(self, index: int) -> Layer:
-        return self.branches[index]
+    @overload
+    def __getitem__(self, index: int) -> Layer: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Layer]: ...
+    def __getitem__(self, index: int | slice) -> Layer | list[Layer]:
+        """The branch at ``index``, or a list of the branches for a slice.
+
+        Raises
+        ------
+        ArgumentTypeError
+            For an index that is neither an int nor a slice (a ``TypeError``).
+        IndexOutOfRangeError
+            For an int outside ``-len(self)`` to ``len(self) - 1`` (an ``IndexError``).
+        """
+        if isinstance(index, slice):
+            return self.branches[index]
+        return self.branches[child_index(self, index, len(self.branches))]
 
     def __len__(self) -> int:
         return len(self.branches)

@@ -7,7 +7,13 @@ from typing import Any, overload
 
 import numpy as np
 
-from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError
+from nnframe.checks import is_integer
+from nnframe.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    IndexOutOfRangeError,
+    SerializationError,
+)
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.hooks import label
@@ -15,7 +21,7 @@ from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
 from nnframe.parameter import freezing_used, trainable_changed, trainable_version
 
-__all__ = ["Sequential", "add_path", "check_new_child", "tree_repr"]
+__all__ = ["Sequential", "add_path", "check_new_child", "child_index", "tree_repr"]
 
 
 def add_path(error: BaseException, container: Layer, index: int, child: Layer) -> None:
@@ -78,6 +84,36 @@ def check_new_child(container: Layer, child: object, where: str) -> Layer:
             )
     trainable_changed()
     return child
+
+
+def child_index(container: Layer, index: object, count: int) -> int:
+    """Return ``index`` as a position in ``range(count)`` of ``container``'s children, or raise.
+
+    An int (Python or numpy, not a bool), negative counting from the end, as for a list.
+    Raises ``ArgumentTypeError`` (a ``TypeError``) for any other type and
+    ``IndexOutOfRangeError`` (an ``IndexError``, so iteration through ``__getitem__``
+    still stops) outside the range, naming the container and its length.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> child_index(nf.Sequential(nf.ReLU(), nf.Tanh()), -1, 2)
+    1
+    """
+    name = type(container).__name__
+    if not is_integer(index):
+        raise ArgumentTypeError(
+            f"{name}[{index!r}]: an index must be an int or a slice; got "
+            f"{type(index).__name__}"
+        )
+    position = int(index)
+    if not -count <= position < count:
+        valid = f"valid: {-count} to {count - 1}" if count else "it has none"
+        raise IndexOutOfRangeError(
+            f"{name}[{position}]: index out of range for {count} "
+            f"{'child' if count == 1 else 'children'} ({valid})"
+        )
+    return position % count
 
 
 def tree_repr(title: str, children: list[tuple[str, Layer]], extra: str = "") -> str:
@@ -222,9 +258,18 @@ class Sequential(Layer):
     @overload
     def __getitem__(self, index: slice) -> Sequential: ...
     def __getitem__(self, index: int | slice) -> Layer:
+        """The layer at ``index``, or a new Sequential of the same layers for a slice.
+
+        Raises
+        ------
+        ArgumentTypeError
+            For an index that is neither an int nor a slice (a ``TypeError``).
+        IndexOutOfRangeError
+            For an int outside ``-len(self)`` to ``len(self) - 1`` (an ``IndexError``).
+        """
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
-        return self.layers[index]
+        return self.layers[child_index(self, index, len(self.layers))]
 
     def __len__(self) -> int:
         return len(self.layers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -39,7 +39,9 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
     Raises
     ------
     ArgumentError, ArgumentTypeError
-        For a ``max_norm`` that is not a positive number or a non-Parameter.
+        For a ``max_norm`` that is not a positive number, or ``parameters`` that are not
+        Parameters: a string, an array, a dict, a model (pass ``model.parameters()``);
+        nothing is changed. An empty list is valid (PyTorch's rule): the norm is 0.0.
 
     Notes
     -----
@@ -85,6 +87,20 @@ def _unique_parameters(parameters: object, owner: str) -> dict[int, Parameter]:
     """``parameters`` (a Parameter or an iterable of them) by identity, each once."""
     if isinstance(parameters, Parameter):
         parameters = [parameters]
+    # Iterable, but never a collection of Parameters: each would pass for "no parameters"
+    # (an empty string, an empty model) or fail on its first item with a vaguer message.
+    if isinstance(parameters, str | bytes | np.ndarray | Mapping) or hasattr(
+        parameters, "parameters"
+    ):
+        hint = (
+            "; pass model.parameters()" if hasattr(parameters, "parameters")
+            else "; pass list(parameters.values())" if isinstance(parameters, Mapping)
+            else ""
+        )
+        raise ArgumentTypeError(
+            f"{owner}: parameters must be an iterable of Parameters; got "
+            f"{type(parameters).__name__}{hint}"
+        )
     if not isinstance(parameters, Iterable):
         raise ArgumentTypeError(
             f"{owner}: parameters must be an iterable of Parameters; got "
@@ -124,8 +140,9 @@ def clip_grad_value(parameters: Iterable[Parameter] | Parameter, clip_value: flo
     Raises
     ------
     ArgumentError, ArgumentTypeError
-        For a ``clip_value`` that is not a positive number or a non-Parameter; nothing
-        is changed.
+        For a ``clip_value`` that is not a positive number, or ``parameters`` that are
+        not Parameters: a string, an array, a dict, a model (pass
+        ``model.parameters()``); nothing is changed. An empty list is valid.
 
     Examples
     --------
@@ -153,4 +170,8 @@ def clip_grad_value(parameters: Iterable[Parameter] | Parameter, clip_value: flo
         return
     for p in unique.values():
         grad = p.grad
+        # A limit beyond the dtype's range (1e300 for float32) clips nothing, as inf does;
+        # numpy would warn casting it.
+        if grad.dtype.kind == "f" and limit >= float(np.finfo(grad.dtype).max):
+            continue
         np.clip(grad, -limit, limit, out=grad)

@@ -8,7 +8,7 @@ from typing import overload
 
 import numpy as np
 
-from nnframe.checks import interval, is_real, positive_int, real_array
+from nnframe.checks import boolean, interval, is_real, positive_int, real_array
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 from nnframe.rng import RNGLike, as_generator
 
@@ -242,6 +242,9 @@ def batches(
 ) -> Iterator[tuple[np.ndarray | None, ...]]:
     """Yield ``(x_batch, y_batch)`` pairs of at most ``batch_size`` examples.
 
+    The arguments are checked when ``batches`` is called, not when the first batch is
+    drawn; a shuffled order is drawn from ``rng`` when the first batch is.
+
     Parameters
     ----------
     x : ndarray of shape (n, ...)
@@ -263,22 +266,76 @@ def batches(
     [2, 2, 1]
     >>> [wb.tolist() for _, _, wb in batches(x, y, 2, sample_weight=np.arange(5.0))]
     [[0.0, 1.0], [2.0, 3.0], [4.0]]
+
+    Raises
+    ------
+    ArgumentError, ArgumentTypeError
+        For a ``batch_size`` that is not a positive int, a ``shuffle`` that is not a
+        bool, a bad ``rng``, or ``sample_weight`` without ``y``.
+    ArgumentTypeError, ShapeError
+        For ``x``, ``y`` or ``sample_weight`` that is not an array with a batch axis
+        (None, a number, a string: ``ArgumentTypeError``; a 0-d or ragged array:
+        ``ShapeError``).
+    DataError
+        When ``y`` or ``sample_weight`` has another number of examples than ``x``.
     """
     size = positive_int(batch_size, "batches: batch_size")
+    xs = _batchable(x, "x")
+    n = len(xs)
+    ys = None if y is None else _batchable(y, "y")
+    if ys is not None and len(ys) != n:
+        raise DataError(f"batches: x has {n} examples but y has {len(ys)}")
+    weights = None
+    if sample_weight is not None:
+        if ys is None:
+            raise ArgumentError("batches: sample_weight needs targets y")
+        weights = real_array(sample_weight, "batches: sample_weight")
+        if weights.ndim == 0:
+            raise ShapeError("batches: sample_weight must hold one weight per example; got 0-d")
+        if len(weights) != n:
+            raise DataError(f"batches: x has {n} examples but sample_weight has {len(weights)}")
+    shuffled = boolean(shuffle, "batches: shuffle")
+    generator = as_generator(rng, name="batches: rng") if shuffled else None
+    return _batch_stream(xs, ys, weights, size, generator)
+
+
+def _batchable(value: object, name: str) -> np.ndarray:
+    """``value`` as an array with a batch axis (an ndarray is not copied), or raise."""
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as error:  # ragged nesting: [[1, 2], [3]]
+            raise ShapeError(
+                f"batches: {name} must be an array of examples; got a ragged or unusable "
+                f"{type(value).__name__}"
+            ) from error
+    if array.ndim == 0:
+        kind = ShapeError if isinstance(value, np.ndarray) else ArgumentTypeError
+        raise kind(
+            f"batches: {name} must be an array of examples with a batch axis; got "
+            f"{'a 0-d array' if isinstance(value, np.ndarray) else type(value).__name__}"
+        )
+    return array
+
+
+def _batch_stream(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    weights: np.ndarray | None,
+    size: int,
+    generator: np.random.Generator | None,
+) -> Iterator[tuple[np.ndarray | None, ...]]:
+    """The batches of :func:`batches`, its arguments checked; the order drawn on first use."""
     n = len(x)
-    if y is not None and len(y) != n:
-        raise DataError(f"batches: x has {n} examples but y has {len(y)}")
-    if sample_weight is not None and y is None:
-        raise ArgumentError("batches: sample_weight needs targets y")
-    if sample_weight is not None and len(sample_weight) != n:
-        raise DataError(f"batches: x has {n} examples but sample_weight has {len(sample_weight)}")
-    order = as_generator(rng).permutation(n) if shuffle else None
+    order = None if generator is None else generator.permutation(n)
     for start in range(0, n, size):
         if order is None:
             index: slice | np.ndarray = slice(start, start + size)
         else:
             index = order[start : start + size]
-        if sample_weight is None:
+        if weights is None:
             yield x[index], (None if y is None else y[index])
         else:
-            yield x[index], None if y is None else y[index], sample_weight[index]
+            yield x[index], None if y is None else y[index], weights[index]

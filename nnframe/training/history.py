@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
-from nnframe.checks import file_path
-from nnframe.errors import ArgumentError
+from nnframe.checks import file_path, is_integer, is_real
+from nnframe.errors import ArgumentError, ArgumentTypeError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -25,9 +26,16 @@ class History:
     ----------
     history : dict of str to list of float
         ``"loss"``, ``"val_loss"`` and each metric (``"accuracy"``, ``"val_accuracy"``)
-        mapped to one value per epoch.
+        mapped to one value per epoch: for the last epochs when a name was logged only
+        from some epoch on, so a list is never longer than ``epoch``.
     epoch : list of int
-        The epoch numbers recorded, counting from 0.
+        The epoch numbers recorded, counting from 0, in increasing order.
+
+    Raises
+    ------
+    ArgumentError, ArgumentTypeError
+        When ``history`` is not a dict of str to lists of real numbers no longer than
+        ``epoch``, or ``epoch`` is not a list of increasing ints ``>= 0``.
 
     Examples
     --------
@@ -41,9 +49,40 @@ class History:
     history: dict[str, list[float]] = attrs.field(factory=dict)
     epoch: list[int] = attrs.field(factory=list)
 
+    def __attrs_post_init__(self) -> None:
+        _check_epochs(self.epoch, "History: epoch")
+        _check_series(self.history, len(self.epoch), "History: history")
+
     def record(self, epoch: int, logs: dict[str, float]) -> None:
-        """Append one epoch's values."""
-        self.epoch.append(epoch)
+        """Append one epoch's values.
+
+        Raises
+        ------
+        ArgumentError, ArgumentTypeError
+            For an ``epoch`` that is not an int after the last one recorded, or ``logs``
+            that are not a dict of names to numbers; nothing is recorded.
+        """
+        if not is_integer(epoch):
+            raise ArgumentTypeError(
+                f"History.record: epoch must be an int; got {type(epoch).__name__}"
+            )
+        _check_epochs([*self.epoch[-1:], epoch], "History.record: epoch")
+        if not isinstance(logs, Mapping):
+            raise ArgumentTypeError(
+                f"History.record: logs must be a dict of names to numbers; got "
+                f"{type(logs).__name__}"
+            )
+        for name, value in logs.items():
+            if not isinstance(name, str):
+                raise ArgumentTypeError(
+                    f"History.record: logs names must be str; got {type(name).__name__}"
+                )
+            if not is_real(value):
+                raise ArgumentTypeError(
+                    f"History.record: logs[{name!r}] must be a real number; got "
+                    f"{type(value).__name__}"
+                )
+        self.epoch.append(int(epoch))
         for name, value in logs.items():
             self.history.setdefault(name, []).append(float(value))
 
@@ -83,7 +122,8 @@ class History:
         for ax, name in zip(axes, quantities, strict=False):
             for key, label in ((name, "training"), (f"val_{name}", "validation")):
                 if key in self.history:
-                    ax.plot(epochs, self.history[key], marker=".", label=label)
+                    values = self.history[key]  # logged for the last len(values) epochs
+                    ax.plot(epochs[len(epochs) - len(values) :], values, marker=".", label=label)
             ax.set_xlabel("epoch")
             ax.set_ylabel(name)
             ax.grid(alpha=0.3)
@@ -91,6 +131,42 @@ class History:
         if path is not None:
             figure.savefig(path, dpi=100)
         return figure
+
+
+def _check_epochs(epochs: object, where: str) -> None:
+    if not isinstance(epochs, list):
+        raise ArgumentTypeError(f"{where} must be a list of ints; got {type(epochs).__name__}")
+    for i, epoch in enumerate(epochs):
+        if not is_integer(epoch):
+            raise ArgumentTypeError(f"{where}[{i}] must be an int; got {type(epoch).__name__}")
+        if epoch < 0 or (i > 0 and epoch <= epochs[i - 1]):
+            raise ArgumentError(
+                f"{where} must be increasing epoch numbers >= 0; got {epoch} after "
+                f"{epochs[:i][-1:] or 'the start'}"
+            )
+
+
+def _check_series(history: object, count: int, where: str) -> None:
+    if not isinstance(history, dict):
+        raise ArgumentTypeError(
+            f"{where} must be a dict of names to lists of numbers; got {type(history).__name__}"
+        )
+    for name, values in history.items():
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"{where}: names must be str; got {type(name).__name__}")
+        if not isinstance(values, list):
+            raise ArgumentTypeError(
+                f"{where}[{name!r}] must be a list of numbers; got {type(values).__name__}"
+            )
+        for i, value in enumerate(values):
+            if not is_real(value):
+                raise ArgumentTypeError(
+                    f"{where}[{name!r}][{i}] must be a real number; got {type(value).__name__}"
+                )
+        if len(values) > count:
+            raise ArgumentError(
+                f"{where}[{name!r}] holds {len(values)} values for {count} epochs"
+            )
 
 
 def _matplotlib_figure() -> type[Figure]:
