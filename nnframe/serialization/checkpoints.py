@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from nnframe.checks import non_negative_int
-from nnframe.errors import ArgumentTypeError, SerializationError, StateDictError
+from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError, StateDictError
 from nnframe.layers.base import Layer
 from nnframe.layers.registry import layer_to_spec
 from nnframe.serialization.architecture import describe_model, frozen_names, member_at
@@ -40,6 +40,9 @@ from nnframe.serialization.format import (
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
 
+# The metadata entry holding the training loop's and callbacks' states (JSON).
+KEY_CALLBACKS = "nnframe.callbacks"
+
 
 def save_checkpoint(
     path: str | os.PathLike[str],
@@ -50,6 +53,7 @@ def save_checkpoint(
     history: Any = None,
     data_rng: np.random.Generator | None = None,
     metadata: Mapping[str, str] | None = None,
+    callback_states: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Save everything needed to continue training exactly, to one file, atomically.
 
@@ -82,6 +86,12 @@ def save_checkpoint(
         Anything with ``history`` (dict of lists) and ``epoch`` (list) attributes.
     data_rng : numpy.random.Generator, optional
     metadata : mapping of str to str, optional
+    callback_states : mapping of str to mapping, optional
+        The state of the training loop and its callbacks, by name (what
+        ``nnframe.training`` saves: ``{"trainer": {...}, "0.EarlyStopping": {...}}``),
+        each a flat mapping of str to bool, int, float, str, None or ndarray. Written
+        as the JSON entry ``nnframe.callbacks`` (the arrays as tensors
+        ``"callbacks.<name>.<key>"``) and read back as :attr:`Checkpoint.callback_states`.
 
     Raises
     ------
@@ -123,6 +133,12 @@ def save_checkpoint(
         if frozen:
             header[KEY_FROZEN] = dumps(frozen)
     header[KEY_CHECKPOINT] = dumps(record)
+    if callback_states:
+        if metadata is not None and KEY_CALLBACKS in metadata:
+            raise ArgumentError(
+                f"save_checkpoint: the metadata key {KEY_CALLBACKS!r} is nnframe's own"
+            )
+        header[KEY_CALLBACKS] = dumps(_callbacks_record(callback_states, tensors))
     write_file(file, tensors, header)
 
 
@@ -145,6 +161,9 @@ class Checkpoint:
     layer_rng_states : dict of str to dict
     architecture : dict or None
     metadata : dict of str to str
+    callback_states : dict of str to dict
+        The training loop's and callbacks' states, as ``save_checkpoint`` was given them
+        (arrays included); empty for a checkpoint written without them.
 
     Examples
     --------
@@ -167,6 +186,7 @@ class Checkpoint:
     layer_rng_states: dict[str, dict[str, Any]] = attrs.field(repr=False)
     architecture: dict[str, Any] | None = attrs.field(repr=False)
     metadata: dict[str, str] = attrs.field(repr=False)
+    callback_states: dict[str, dict[str, Any]] = attrs.field(factory=dict, repr=False)
 
     def restore(
         self,
@@ -336,6 +356,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         layer_rng_states=layer_rngs,
         architecture=architecture,
         metadata=dict(stored.metadata),
+        callback_states=_parse_callbacks(stored, bad),
     )
 
 
@@ -419,3 +440,63 @@ def _bad(file: Path) -> Any:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _callbacks_record(states: Mapping[str, Mapping[str, Any]], tensors: dict[str, Any]) -> Any:
+    """The ``nnframe.callbacks`` entry: ``{name: {"values": {...}, "arrays": [keys]}}``.
+
+    The arrays go into ``tensors`` as ``"callbacks.<name>.<key>"``.
+    """
+    record: dict[str, Any] = {}
+    for name, state in states.items():
+        values: dict[str, Any] = {}
+        arrays: list[str] = []
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                tensors[f"callbacks.{name}.{key}"] = value
+                arrays.append(str(key))
+            elif value is None or isinstance(value, str):
+                values[str(key)] = value
+            else:
+                values[str(key)] = _scalar(value, f"callback state {name}.{key}")
+        record[str(name)] = {"values": values, "arrays": arrays}
+    return record
+
+
+def _parse_callbacks(stored: Any, bad: Any) -> dict[str, dict[str, Any]]:
+    """Read the ``nnframe.callbacks`` entry back (empty when the file has none)."""
+    tensors = {n: v for n, v in stored.tensors.items() if n.startswith("callbacks.")}
+    if KEY_CALLBACKS not in stored.metadata:
+        if tensors:
+            raise bad("callback tensors without a callbacks record")
+        return {}
+    record = read_json(stored, KEY_CALLBACKS)
+    if not isinstance(record, dict):
+        raise bad(f"{KEY_CALLBACKS} must be a JSON object")
+    states: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for name, entry in record.items():
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"values", "arrays"}
+            or not isinstance(entry["values"], dict)
+            or not isinstance(entry["arrays"], list)
+            or not all(isinstance(key, str) for key in entry["arrays"])
+        ):
+            raise bad(f"the state of {name!r} must be {{'values': {{...}}, 'arrays': [...]}}")
+        state: dict[str, Any] = {}
+        for key, value in entry["values"].items():
+            if not (value is None or isinstance(value, str | bool | float) or _is_int(value)):
+                raise bad(f"the state value {name}.{key} must be a number, str, bool or null")
+            state[key] = value
+        for key in entry["arrays"]:
+            tensor = f"callbacks.{name}.{key}"
+            if tensor not in tensors or key in state:
+                raise bad(f"the state array {name}.{key} is missing or stored twice")
+            state[key] = tensors[tensor]
+            used.add(tensor)
+        states[name] = state
+    if set(tensors) - used:
+        extra = sorted(set(tensors) - used)
+        raise bad(f"callback tensors not in the callbacks record: {extra[:5]}")
+    return states
