@@ -186,8 +186,9 @@ def restore_training_state(
     callback with no saved state keeps the state ``on_train_begin`` gave it (a
     checkpoint written before callback states were saved, or a callback added on
     resume), and a saved state with no such callback is left unused (logged at INFO
-    level through the ``nnframe.training`` logger). With ``dry_run``, every state is loaded into shallow copies only, so that
-    a state that does not fit raises before anything changes.
+    level through the ``nnframe.training`` logger). With ``dry_run``, every state is
+    loaded into shallow copies only, so that a state that does not fit raises before
+    anything changes.
 
     Raises
     ------
