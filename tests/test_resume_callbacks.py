@@ -37,7 +37,7 @@ def callbacks(path):
             ModelCheckpoint(path)]
 
 
-class Crash(Exception):
+class CrashError(Exception):
     pass
 
 
@@ -47,7 +47,7 @@ class CrashAfter(nf.training.Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         if epoch == self.epoch:
-            raise Crash
+            raise CrashError
 
 
 def test_early_stopping_and_plateau_resume_bit_identical_at_every_epoch(tmp_path):
@@ -58,7 +58,7 @@ def test_early_stopping_and_plateau_resume_bit_identical_at_every_epoch(tmp_path
     assert stopped < EPOCHS  # early stopping did stop the run
     for k in range(stopped):
         path = tmp_path / f"c{k}.st"
-        with pytest.raises(Crash):
+        with pytest.raises(CrashError):
             trainer().fit(x, y, epochs=EPOCHS, callbacks=[*callbacks(path), CrashAfter(k)],
                           **FIT)
         again = trainer()
