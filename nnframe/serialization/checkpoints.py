@@ -8,9 +8,7 @@ generator states as JSON. :meth:`Checkpoint.restore` puts all of it back, all or
 from __future__ import annotations
 
 import copy
-import itertools
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,13 @@ from nnframe.errors import (
 from nnframe.layers.base import Layer
 from nnframe.layers.registry import layer_to_spec
 from nnframe.serialization.architecture import describe_model, frozen_names, member_at
+from nnframe.serialization.checkpoint_checks import (
+    generator_problem,
+    history_problem,
+    index_problem,
+    is_int,
+    json_state,
+)
 from nnframe.serialization.format import (
     KEY_ALIASES,
     KEY_ARCHITECTURE,
@@ -47,6 +52,9 @@ from nnframe.serialization.format import (
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
 
+# The metadata entry holding the training loop's and callbacks' states (JSON).
+KEY_CALLBACKS = "nnframe.callbacks"
+
 
 def save_checkpoint(
     path: str | os.PathLike[str],
@@ -57,6 +65,7 @@ def save_checkpoint(
     history: Any = None,
     data_rng: np.random.Generator | None = None,
     metadata: Mapping[str, str] | None = None,
+    callback_states: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Save everything needed to continue training exactly, to one file, atomically.
 
@@ -95,6 +104,12 @@ def save_checkpoint(
         the epoch list (a quantity first logged after a resume may be shorter).
     data_rng : numpy.random.Generator, optional
     metadata : mapping of str to str, optional
+    callback_states : mapping of str to mapping, optional
+        The state of the training loop and its callbacks, by name (what
+        ``nnframe.training`` saves: ``{"trainer": {...}, "0.EarlyStopping": {...}}``),
+        each a flat mapping of str to bool, int, float, str, None or ndarray. Written
+        as the JSON entry ``nnframe.callbacks`` (the arrays as tensors
+        ``"callbacks.<name>.<key>"``) and read back as :attr:`Checkpoint.callback_states`.
 
     Raises
     ------
@@ -107,7 +122,7 @@ def save_checkpoint(
     check_model(model, "save_checkpoint")
     completed = non_negative_int(epoch, "save_checkpoint: epoch")
     history_record = _history_record(history)
-    problem = _history_problem(history_record["history"], history_record["epoch"], completed)
+    problem = history_problem(history_record["history"], history_record["epoch"], completed)
     if problem is not None:
         raise ArgumentError(f"save_checkpoint: history: {problem}")
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
@@ -142,6 +157,12 @@ def save_checkpoint(
         if frozen:
             header[KEY_FROZEN] = dumps(frozen)
     header[KEY_CHECKPOINT] = dumps(record)
+    if callback_states:
+        if metadata is not None and KEY_CALLBACKS in metadata:
+            raise ArgumentError(
+                f"save_checkpoint: the metadata key {KEY_CALLBACKS!r} is nnframe's own"
+            )
+        header[KEY_CALLBACKS] = dumps(_callbacks_record(callback_states, tensors))
     write_file(file, tensors, header)
 
 
@@ -164,6 +185,9 @@ class Checkpoint:
     layer_rng_states : dict of str to dict
     architecture : dict or None
     metadata : dict of str to str
+    callback_states : dict of str to dict
+        The training loop's and callbacks' states, as ``save_checkpoint`` was given them
+        (arrays included); empty for a checkpoint written without them.
 
     Examples
     --------
@@ -186,6 +210,7 @@ class Checkpoint:
     layer_rng_states: dict[str, dict[str, Any]] = attrs.field(repr=False)
     architecture: dict[str, Any] | None = attrs.field(repr=False)
     metadata: dict[str, str] = attrs.field(repr=False)
+    callback_states: dict[str, dict[str, Any]] = attrs.field(factory=dict, repr=False)
 
     def restore(
         self,
@@ -305,7 +330,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     }:
         raise bad("the checkpoint record has the wrong keys")
     epoch = record["epoch"]
-    if not _is_int(epoch) or epoch < 0:
+    if not is_int(epoch) or epoch < 0:
         raise bad(f"'epoch' must be a non-negative int; got {epoch!r}")
     history, history_epochs = _parse_history(record["history"], epoch, bad)
 
@@ -327,7 +352,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             raise bad("'optimizer' must be {'class': name, 'values': {...}}")
         values = optimizer["values"]
         for key, value in values.items():
-            if not (isinstance(value, bool | float) or _is_int(value)):
+            if not (isinstance(value, bool | float) or is_int(value)):
                 raise bad(f"optimizer value {key!r} must be a number or bool; got {value!r}")
         overlap = values.keys() & arrays.keys()
         if overlap:
@@ -362,6 +387,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         layer_rng_states=layer_rngs,
         architecture=architecture,
         metadata=dict(stored.metadata),
+        callback_states=_parse_callbacks(stored, bad),
     )
     problem = _malformed(checkpoint)
     if problem is not None:
@@ -396,88 +422,16 @@ def _parse_history(
     values, epochs = record["history"], record["epoch"]
     if not isinstance(values, dict) or not all(
         isinstance(series, list)
-        and all(isinstance(v, float) or (_is_int(v)) for v in series)
+        and all(isinstance(v, float) or (is_int(v)) for v in series)
         for series in values.values()
     ):
         raise bad("'history' must map names to lists of numbers")
-    if not isinstance(epochs, list) or not all(_is_int(e) for e in epochs):
+    if not isinstance(epochs, list) or not all(is_int(e) for e in epochs):
         raise bad("the history's 'epoch' must be a list of ints")
-    problem = _history_problem(values, epochs, completed)
+    problem = history_problem(values, epochs, completed)
     if problem is not None:
         raise bad(f"'history': {problem}")
     return {name: [float(v) for v in series] for name, series in values.items()}, list(epochs)
-
-
-def _history_problem(
-    values: Mapping[str, list[Any]], epochs: list[Any], completed: int
-) -> str | None:
-    """What makes a history inconsistent with itself or with ``completed`` epochs, or None.
-
-    The epoch numbers increase from 0 and stay below ``completed``; no quantity has more
-    values than there are epochs. One may have fewer: a quantity first logged after a
-    resume (a callback added then) covers the last epochs only.
-    """
-    for before, after in itertools.pairwise(epochs):
-        if after <= before:
-            return f"the epoch numbers must increase; got {before} then {after}"
-    if epochs and (epochs[0] < 0 or epochs[-1] >= completed):
-        return (
-            f"the epoch numbers must lie in [0, {completed}) for a checkpoint after "
-            f"{completed} epoch{'s' * (completed != 1)}; got {epochs[0]}..{epochs[-1]}"
-        )
-    for name, series in values.items():
-        if len(series) > len(epochs):
-            return (
-                f"{name!r} has {len(series)} values for {len(epochs)} recorded "
-                f"epoch{'s' * (len(epochs) != 1)}"
-            )
-    return None
-
-
-# Every dotted segment made of digits is a list index: "0", "1", "12", never "\u0660" (which
-# str.isdecimal and int accept) or "01" (which int reads as 1, a second name for index 1).
-_INDEX = re.compile(r"0|[1-9][0-9]*")
-
-
-def _index_problem(name: str) -> str | None:
-    for segment in name.split("."):
-        if segment.isnumeric() and _INDEX.fullmatch(segment) is None:
-            return (
-                f"the index {segment!a} is not a plain number (ASCII digits 0-9, "
-                "no leading zeros)"
-            )
-    return None
-
-
-# The bit generators numpy ships, by the name their state records.
-_BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
-
-
-def _generator_problem(state: object) -> str | None:
-    """What makes ``state`` unusable as a ``bit_generator.state``, or None."""
-    if not isinstance(state, dict):
-        return f"must be a JSON object; got {type(state).__name__}"
-    kind = state.get("bit_generator")
-    if kind not in _BIT_GENERATORS:
-        return f"names the bit generator {kind!r}; expected one of {list(_BIT_GENERATORS)}"
-    if not _plain_state(state):
-        return f"is not a valid {kind} state (only integers, strings, lists and objects)"
-    fresh = getattr(np.random, kind)()
-    try:
-        fresh.state = copy.deepcopy(state)
-    except Exception as error:  # numpy raises OverflowError, ValueError, TypeError, KeyError
-        return f"is not a valid {kind} state ({type(error).__name__}: {error})"
-    if _json_state(fresh.state) != state:
-        return f"is not a valid {kind} state (a value out of range, or a key it does not have)"
-    return None
-
-
-def _plain_state(value: object) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain_state(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain_state(v) for v in value)
-    return isinstance(value, str) or _is_int(value)
 
 
 def _malformed(checkpoint: Checkpoint) -> str | None:
@@ -487,14 +441,14 @@ def _malformed(checkpoint: Checkpoint) -> str | None:
         names += [f"optimizer.{key}" for key in checkpoint.optimizer_state]
     names += [f"layer_rngs.{name}" for name in checkpoint.layer_rng_states]
     for name in names:
-        problem = _index_problem(name)
+        problem = index_problem(name)
         if problem is not None:
             return f"{name!a}: {problem}"
     states = [(f"layer_rngs {name!r}", s) for name, s in checkpoint.layer_rng_states.items()]
     if checkpoint.data_rng_state is not None:
         states.insert(0, ("'data_rng'", checkpoint.data_rng_state))
     for where, state in states:
-        problem = _generator_problem(state)
+        problem = generator_problem(state)
         if problem is not None:
             return f"the generator state {where} {problem}"
     return None
@@ -506,23 +460,9 @@ def _rng_state(generator: object, where: str) -> dict[str, Any]:
             f"save_checkpoint: {where} must be a numpy.random.Generator; got "
             f"{type(generator).__name__}"
         )
-    plain = _json_state(generator.bit_generator.state)
+    plain = json_state(generator.bit_generator.state)
     assert isinstance(plain, dict)
     return plain
-
-
-def _json_state(value: Any) -> Any:
-    # bit_generator.state holds ints (PCG64's are 128-bit; JSON keeps them exact), strings
-    # and, for MT19937, a uint32 array, which numpy accepts back as a list.
-    if isinstance(value, dict):
-        return {str(k): _json_state(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, list | tuple):
-        return [_json_state(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _scalar(value: object, where: str) -> bool | int | float:
@@ -544,5 +484,61 @@ def _bad(file: Path) -> Any:
     return make
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _callbacks_record(states: Mapping[str, Mapping[str, Any]], tensors: dict[str, Any]) -> Any:
+    """The ``nnframe.callbacks`` entry: ``{name: {"values": {...}, "arrays": [keys]}}``.
+
+    The arrays go into ``tensors`` as ``"callbacks.<name>.<key>"``.
+    """
+    record: dict[str, Any] = {}
+    for name, state in states.items():
+        values: dict[str, Any] = {}
+        arrays: list[str] = []
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                tensors[f"callbacks.{name}.{key}"] = value
+                arrays.append(str(key))
+            elif value is None or isinstance(value, str):
+                values[str(key)] = value
+            else:
+                values[str(key)] = _scalar(value, f"callback state {name}.{key}")
+        record[str(name)] = {"values": values, "arrays": arrays}
+    return record
+
+
+def _parse_callbacks(stored: Any, bad: Any) -> dict[str, dict[str, Any]]:
+    """Read the ``nnframe.callbacks`` entry back (empty when the file has none)."""
+    tensors = {n: v for n, v in stored.tensors.items() if n.startswith("callbacks.")}
+    if KEY_CALLBACKS not in stored.metadata:
+        if tensors:
+            raise bad("callback tensors without a callbacks record")
+        return {}
+    record = read_json(stored, KEY_CALLBACKS)
+    if not isinstance(record, dict):
+        raise bad(f"{KEY_CALLBACKS} must be a JSON object")
+    states: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for name, entry in record.items():
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"values", "arrays"}
+            or not isinstance(entry["values"], dict)
+            or not isinstance(entry["arrays"], list)
+            or not all(isinstance(key, str) for key in entry["arrays"])
+        ):
+            raise bad(f"the state of {name!r} must be {{'values': {{...}}, 'arrays': [...]}}")
+        state: dict[str, Any] = {}
+        for key, value in entry["values"].items():
+            if not (value is None or isinstance(value, str | bool | float) or is_int(value)):
+                raise bad(f"the state value {name}.{key} must be a number, str, bool or null")
+            state[key] = value
+        for key in entry["arrays"]:
+            tensor = f"callbacks.{name}.{key}"
+            if tensor not in tensors or key in state:
+                raise bad(f"the state array {name}.{key} is missing or stored twice")
+            state[key] = tensors[tensor]
+            used.add(tensor)
+        states[name] = state
+    if set(tensors) - used:
+        extra = sorted(set(tensors) - used)
+        raise bad(f"callback tensors not in the callbacks record: {extra[:5]}")
+    return states

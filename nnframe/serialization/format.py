@@ -490,7 +490,7 @@ def model_tensors(stored: StoredFile, kind: str) -> dict[str, np.ndarray]:
     for name, value in stored.tensors.items():
         if name.startswith("model."):
             weights[name[len("model.") :]] = value
-        elif not name.startswith("optimizer."):
+        elif not name.startswith(("optimizer.", "callbacks.")):
             raise SerializationError(f"{stored.path}: unexpected tensor {name!r} in a checkpoint")
     return weights
 

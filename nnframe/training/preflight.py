@@ -14,16 +14,27 @@ from typing import Any
 import numpy as np
 
 from nnframe import metrics as metrics_module
+from nnframe.checks import positive
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
+from nnframe.parameter import Parameter
+from nnframe.training.callbacks import (
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+)
 
 __all__ = [
+    "check_callback_settings",
+    "check_clips",
     "check_fits",
     "check_loss_takes_weights",
     "check_one_example_batch",
     "check_warmups",
     "check_optimizer_owns",
+    "log_nothing_to_train",
     "progress_bar",
     "resolve_metrics",
 ]
@@ -40,6 +51,97 @@ def check_optimizer_owns(model: Layer, optimizer: Any) -> None:
         raise ArgumentError(
             f"Trainer: the optimizer updates none of the model's {len(own)} parameters; "
             "build it from this model: optimizer(model.parameters(), ...)"
+        )
+
+
+def check_clips(optimizer: Any, limits: Mapping[str, object]) -> dict[str, float]:
+    """Check ``grad_clip_norm`` and ``grad_clip_value``; return those that are set.
+
+    Each must be a positive number, and the optimizer must have ``params``, a list of
+    Parameters, whose gradients are clipped.
+    """
+    clips = {}
+    for name, limit in limits.items():
+        if limit is None:
+            continue
+        clips[name] = positive(limit, f"Trainer: {name}")
+        params = getattr(optimizer, "params", None)
+        if not isinstance(params, list) or not all(isinstance(p, Parameter) for p in params):
+            raise ArgumentTypeError(
+                f"Trainer: {name} clips the gradients of optimizer.params, a list "
+                f"of Parameters, which {type(optimizer).__name__} does not have"
+            )
+    return clips
+
+
+def check_callback_settings(
+    trainer: Any, callbacks: Sequence[Any], validated: bool, where: str
+) -> None:
+    """Check what the callbacks will need, before the first step changes anything.
+
+    - Every ``monitor`` of ``EarlyStopping``, ``ReduceLROnPlateau`` and a
+      ``save_best_only`` ``ModelCheckpoint`` is a value the epochs will log: ``loss``,
+      a metric, ``val_...`` only with validation data, ``lr``... with a scheduler (any
+      name, when a callback of another class may log it).
+    - ``EarlyStopping`` and ``ReduceLROnPlateau`` run before every ``ModelCheckpoint``,
+      so that a checkpoint holds their state after the epoch.
+    - Each ``ModelCheckpoint``'s path template can be filled in and its folder written.
+
+    Raises
+    ------
+    ArgumentError
+        Naming the callback and what to change.
+    """
+    names = ["loss", *trainer.metrics]
+    logged = names + [f"val_{name}" for name in names] if validated else list(names)
+    rates = (LearningRateScheduler, ReduceLROnPlateau)
+    if any(isinstance(c, rates) for c in callbacks):
+        groups = len(getattr(trainer.optimizer, "param_groups", [None]))
+        logged += ["lr", *(f"lr_{g}" for g in range(1, groups))]
+    known = (EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau)
+    open_ended = any(not isinstance(c, known) for c in callbacks)
+    first_checkpoint = None
+    for i, callback in enumerate(callbacks):
+        watches = isinstance(callback, EarlyStopping | ReduceLROnPlateau) or (
+            isinstance(callback, ModelCheckpoint) and callback.save_best_only
+        )
+        monitor = str(getattr(callback, "monitor", ""))
+        if watches and monitor not in logged and (
+            (monitor.startswith("val_") and not validated) or not open_ended
+        ):
+            raise ArgumentError(
+                f"{type(callback).__name__}: monitor {monitor!r} is not among the logged "
+                f"values {sorted(logged)} (val_ values need validation_data or "
+                f"validation_split); found by {where} before training, nothing was changed"
+            )
+        if isinstance(callback, ModelCheckpoint):
+            callback.check_path(logged, where)
+            first_checkpoint = i if first_checkpoint is None else first_checkpoint
+        elif first_checkpoint is not None and isinstance(
+            callback, EarlyStopping | ReduceLROnPlateau
+        ):
+            name = type(callback).__name__
+            raise ArgumentError(
+                f"{where}: callbacks[{i}] {name} comes after callbacks[{first_checkpoint}], "
+                f"a ModelCheckpoint, which runs before it; put {name} first so that "
+                "checkpoints hold its state (and the reduced rates) after each epoch"
+            )
+
+
+def log_nothing_to_train(
+    logger: Any, where: str, start: int, epochs: int, trainer: Any
+) -> None:
+    """Log a warning when a resumed run has no epoch left to train, saying why."""
+    if trainer.stop_training:
+        logger.warning(
+            "%s: the checkpoint's run was stopped by a callback after epoch %d; "
+            "nothing to train (epochs=%d)", where, start, epochs,
+        )
+    elif start >= epochs:
+        logger.warning(
+            "%s: the checkpoint has completed %d epochs and epochs=%d; nothing to train "
+            "(epochs is the total, a resumed run's epochs included: pass epochs > %d to "
+            "train more)", where, start, epochs, start,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
@@ -16,7 +17,6 @@ from nnframe.checks import (
     file_path,
     interval,
     non_negative_int,
-    positive,
     positive_int,
 )
 from nnframe.errors import ArgumentTypeError, TrainingDivergedError
@@ -24,15 +24,22 @@ from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer
 from nnframe.optim import clip_grad_norm
 from nnframe.optim.clip import clip_grad_value
-from nnframe.parameter import Parameter
 from nnframe.rng import RNGLike, as_generator
 from nnframe.serialization import load_checkpoint
 from nnframe.training import preflight
-from nnframe.training.callbacks import Callback, after_backward_hooks, check_callbacks
+from nnframe.training.callback_base import (
+    Callback,
+    after_backward_hooks,
+    check_callbacks,
+    restore_training_state,
+)
 from nnframe.training.data import as_data, batches, check_pair, example_weights, fit_data
+from nnframe.training.divergence import IGNORE_OVERFLOW, diverged, first_non_finite_layer
 from nnframe.training.history import History
 
 __all__ = ["Trainer"]
+
+logger = logging.getLogger("nnframe.training")
 
 class Trainer:
     """Fits a model with a loss and an optimizer; evaluates and predicts in batches.
@@ -79,6 +86,9 @@ class Trainer:
         included; callbacks read it (``ModelCheckpoint`` saves it).
     data_rng : numpy.random.Generator or None
         The Generator the current (or last) :meth:`fit` draws the shuffling order from.
+    first_loss : float or None
+        The first positive batch loss, the reference of ``divergence_threshold``
+        (checkpoints save it, so that a resumed run keeps it).
 
     See Also
     --------
@@ -126,18 +136,9 @@ class Trainer:
                     f"Trainer: {name} must have {methods} methods; got {type(obj).__name__}"
                 )
         preflight.check_optimizer_owns(model, optimizer)
-        clips = {}
-        limits = {"grad_clip_norm": grad_clip_norm, "grad_clip_value": grad_clip_value}
-        for name, limit in limits.items():
-            if limit is None:
-                continue
-            clips[name] = positive(limit, f"Trainer: {name}")
-            params = getattr(optimizer, "params", None)
-            if not isinstance(params, list) or not all(isinstance(p, Parameter) for p in params):
-                raise ArgumentTypeError(
-                    f"Trainer: {name} clips the gradients of optimizer.params, a list "
-                    f"of Parameters, which {type(optimizer).__name__} does not have"
-                )
+        clips = preflight.check_clips(
+            optimizer, {"grad_clip_norm": grad_clip_norm, "grad_clip_value": grad_clip_value}
+        )
         threshold = None
         if divergence_threshold is not None:
             threshold = interval(1.0, low_open=True)(
@@ -152,7 +153,7 @@ class Trainer:
         self.grad_clip_norm = clips.get("grad_clip_norm")
         self.grad_clip_value = clips.get("grad_clip_value")
         self.divergence_threshold = threshold
-        self._first_loss: float | None = None
+        self.first_loss: float | None = None
         self.from_logits = from_logits
         self.metrics = resolved
         self.stop_training = False
@@ -264,6 +265,7 @@ class Trainer:
             progress = boolean(progress, "Trainer.fit: progress")
         check_callbacks(callbacks)
         preflight.check_warmups(callbacks, total_epochs, "Trainer.fit")
+        preflight.check_callback_settings(self, callbacks, validation is not None, "Trainer.fit")
         if resume_from is not None:
             file_path(resume_from, "Trainer.fit: resume_from")
         generator = as_generator(rng, name="Trainer.fit: rng")
@@ -278,9 +280,12 @@ class Trainer:
             preflight.check_fits(self.model, self.loss, *validation[:2], batch_size, where)
         show = sys.stderr.isatty() if progress is None else progress
         history = History()
-        start = 0
+        start, saved = 0, {}
         if resume_from is not None:
             checkpoint = load_checkpoint(resume_from)
+            saved = checkpoint.callback_states
+            where = f"Trainer.fit: resume_from {str(checkpoint.path)!r}"
+            restore_training_state(self, callbacks, saved, where, dry_run=True)
             checkpoint.restore(self.model, self.optimizer, data_rng=generator)
             history = History(
                 {name: list(values) for name, values in checkpoint.history.items()},
@@ -290,12 +295,15 @@ class Trainer:
         self.history = history
         self.data_rng = generator
         self.stop_training = False
-        self._first_loss = None
+        self.first_loss = None
         self._use_callbacks(callbacks)
         try:
             for callback in callbacks:
                 callback.on_train_begin(self)
-            for epoch in range(start, total_epochs):
+            if resume_from is not None:
+                restore_training_state(self, callbacks, saved, where)
+                preflight.log_nothing_to_train(logger, where, start, total_epochs, self)
+            for epoch in range(start, total_epochs if not self.stop_training else start):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
                 logs = self._train_epoch(
@@ -403,37 +411,36 @@ class Trainer:
         """
         self.optimizer.zero_grad()
         model = self.model
-        pred = model.forward(x)
-        if sample_weight is None:
-            value = self.loss.forward(pred, y)
-        else:
-            value = self.loss.forward(pred, y, sample_weight=sample_weight)
-        self._check_divergence(value)
-        # No gradient for the data (nobody reads it), and the fused gradient when the
-        # model ends in the activation the loss can fuse with (nnframe.fused).
-        model.backward(self.loss.backward())
+        # An overflow is expected to end in a non-finite loss, detected below: numpy's
+        # warnings are silenced so that none escapes (or, as an error, leaves a cache).
+        with np.errstate(**(IGNORE_OVERFLOW if self.stop_on_nan else {})):
+            pred = model.forward(x)
+            if sample_weight is None:
+                value = self.loss.forward(pred, y)
+            else:
+                value = self.loss.forward(pred, y, sample_weight=sample_weight)
+            self._check_divergence(value, x)
+            # No gradient for the data (nobody reads it), and the fused gradient when the
+            # model ends in the activation the loss can fuse with (nnframe.fused).
+            model.backward(self.loss.backward())
         self.after_backward()
         self.optimizer.step()
         return value, pred
 
-    def _check_divergence(self, value: float) -> None:
+    def _check_divergence(self, value: float, x: np.ndarray) -> None:
         """Raise TrainingDivergedError (dropping the caches) when ``value`` has diverged."""
-        first, threshold = self._first_loss, self.divergence_threshold
-        if not math.isfinite(value):
-            if not self.stop_on_nan:
-                return
-            reason = f"the training loss became {value}"
-        elif threshold is not None and first is not None and value > threshold * first:
-            reason = (
-                f"the training loss {value:.4g} exceeded divergence_threshold={threshold:g} "
-                f"times its first value {first:.4g}"
-            )
-        else:
-            if first is None and value > 0:
-                self._first_loss = value
+        reason = diverged(value, self.first_loss, self.divergence_threshold, self.stop_on_nan)
+        if reason is None:
+            if self.first_loss is None and value > 0:
+                self.first_loss = value
             return
         self.model.clear_cache()
         self.loss.clear_cache()
+        if not math.isfinite(value):
+            layer = first_non_finite_layer(self.model, x)
+            reason += f"; the first layer whose output is not finite: {layer}" if layer else (
+                "; every layer's output is finite (the loss overflowed)"
+            )
         raise TrainingDivergedError(reason)
 
     def after_backward(self) -> None:
