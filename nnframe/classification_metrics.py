@@ -410,7 +410,7 @@ def roc_auc(pred: np.ndarray, target: np.ndarray, *, average: str | None = None)
     >>> roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
     0.75
     """
-    if average not in (None, "macro", "weighted"):
+    if average is not None and not (isinstance(average, str) and average in ("macro", "weighted")):
         raise ArgumentError(
             f"roc_auc: average must be None, 'macro' or 'weighted'; got {average!r}"
         )
