@@ -253,11 +253,13 @@ def available_memory() -> int:
     >>> available_memory() > 0
     True
     """
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/meminfo", encoding="ascii") as stream:
-            for line in stream:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/meminfo", encoding="ascii") as stream,
+    ):
+        for line in stream:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
     for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
         with contextlib.suppress(AttributeError, ValueError, OSError):  # not a POSIX system
             count = os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE")
@@ -305,7 +307,8 @@ def allocation_budget(nbytes: int, what: str) -> Iterator[None]:
     ...     array_size((100, 100), np.dtype(np.float32), "Linear")
     Traceback (most recent call last):
     ...
-    nnframe.errors.ArgumentError: Linear: an array of shape (100, 100) and dtype float32 (40000 bytes) is more than the example justifies (600 bytes left)
+    nnframe.errors.ArgumentError: Linear: an array of shape (100, 100) and dtype float32
+    (40000 bytes) is more than the example justifies (600 bytes left)
     """
     token = _budget.set(_Budget(int(nbytes), what))
     try:
@@ -333,7 +336,8 @@ def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
     >>> array_size((10**6, 10**6), np.dtype(np.float64), "Linear")
     Traceback (most recent call last):
     ...
-    nnframe.errors.ArgumentError: Linear: an array of shape (1000000, 1000000) and dtype float64 needs 7.45e+03 GiB; this machine has ... GiB available
+    nnframe.errors.ArgumentError: Linear: an array of shape (1000000, 1000000) and dtype float64
+    needs 7.45e+03 GiB; this machine has ... GiB available
     """
     nbytes = math.prod(shape) * dtype.itemsize
     budget = _budget.get()
