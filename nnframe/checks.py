@@ -246,13 +246,18 @@ def available_memory() -> int:
 
     ``MemAvailable`` of ``/proc/meminfo`` on Linux (free memory plus the caches the kernel
     can drop), else ``os.sysconf`` free pages (``SC_AVPHYS_PAGES``), else physical pages
-    (``SC_PHYS_PAGES``), else numpy's index range.
+    (``SC_PHYS_PAGES``), else numpy's index range; at most what the process's address-space
+    limit (``ulimit -v``) leaves, where one is set.
 
     Examples
     --------
     >>> available_memory() > 0
     True
     """
+    return min(_free_memory(), _address_space_left())
+
+
+def _free_memory() -> int:
     with (
         contextlib.suppress(OSError, ValueError, IndexError),
         open("/proc/meminfo", encoding="ascii") as stream,
@@ -266,6 +271,26 @@ def available_memory() -> int:
             if count > 0:
                 return count
     return int(np.iinfo(np.intp).max)
+
+
+def _address_space_left() -> int:
+    unlimited = int(np.iinfo(np.intp).max)
+    try:
+        import resource  # POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        return unlimited
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return unlimited
+    used = 0
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/self/status", encoding="ascii") as stream,
+    ):
+        for line in stream:
+            if line.startswith("VmSize:"):
+                used = int(line.split()[1]) * 1024
+    return max(soft - used, 0)
 
 
 class _Budget:
@@ -322,10 +347,14 @@ def budget_active() -> bool:
     return _budget.get() is not None
 
 
-def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
+def array_size(
+    shape: tuple[int, ...], dtype: np.dtype, where: str, *, copies: int = 1
+) -> None:
     """Raise ``ArgumentError`` naming ``where`` when an array of ``shape`` cannot be made.
 
-    The limit is the memory available now (:func:`available_memory`), so that
+    ``copies`` is how many such arrays the caller makes at once (a drawn weight, its
+    cast, the Parameter's value and its gradient). The limit is the memory available now
+    (:func:`available_memory`), so that
     ``Linear(10**6, 10**6)`` fails at once instead of swapping, being killed or raising
     numpy's bare ``MemoryError`` while its weights are drawn. Inside
     :func:`allocation_budget` the array must also fit in what is left of the budget, and
@@ -339,7 +368,7 @@ def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
     nnframe.errors.ArgumentError: Linear: an array of shape (1000000, 1000000) and dtype float64
     needs 7.45e+03 GiB; this machine has ... GiB available
     """
-    nbytes = math.prod(shape) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize * copies
     budget = _budget.get()
     if budget is not None:
         if nbytes > budget.left:
@@ -351,8 +380,9 @@ def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
     limit = available_memory()
     if nbytes > limit:
         raise ArgumentError(
-            f"{where}: an array of shape {shape} and dtype {dtype} needs "
-            f"{nbytes / 2**30:.3g} GiB; this machine has {limit / 2**30:.3g} GiB available"
+            f"{where}: {'an array' if copies == 1 else f'{copies} arrays'} of shape {shape} "
+            f"and dtype {dtype} {'needs' if copies == 1 else 'need'} {nbytes / 2**30:.3g} "
+            f"GiB; this machine has {limit / 2**30:.3g} GiB available"
         )
 
 

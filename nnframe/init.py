@@ -120,7 +120,7 @@ def _arguments(
         raise ArgumentError(f"{where}: shape must hold no negative size; got {dims}")
     target = float_dtype(dtype, f"{where}: dtype")
     generator = as_generator(rng, name=f"{where}: rng")  # type: ignore[arg-type]
-    array_size(dims, np.dtype(np.float64), where)  # drawn in float64, then cast
+    array_size(dims, np.dtype(np.float64), where, copies=2)  # drawn in float64, cast
     return dims, generator, target
 
 
@@ -275,8 +275,9 @@ def draw(
         # nothing is drawn, and the array counts against what the file justifies.
         array_size(shape, dtype, where)
         return np.zeros(shape, dtype=dtype)
-    # The built-in initialisers draw in float64 before casting.
-    array_size(shape, np.promote_types(dtype, np.float64), where)
+    # The built-in initialisers draw in float64 and cast; the layer keeps a value and a
+    # gradient: four arrays of at most float64 at once.
+    array_size(shape, np.promote_types(dtype, np.float64), where, copies=4)
     try:
         drawn = make(shape, rng, dtype)
     except (TypeError, ValueError) as error:  # not an init(shape, rng, dtype) function
