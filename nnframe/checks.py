@@ -366,7 +366,7 @@ def array_size(
     Traceback (most recent call last):
     ...
     nnframe.errors.ArgumentError: Linear: an array of shape (1000000, 1000000) and dtype float64
-    needs 7.45e+03 GiB; this machine has ... GiB available
+    (7.45e+03 GiB) do not fit in the ... GiB this machine has available
     """
     nbytes = math.prod(shape) * dtype.itemsize * copies
     budget = _budget.get()
@@ -381,9 +381,16 @@ def array_size(
     if nbytes > limit:
         raise ArgumentError(
             f"{where}: {'an array' if copies == 1 else f'{copies} arrays'} of shape {shape} "
-            f"and dtype {dtype} {'needs' if copies == 1 else 'need'} {nbytes / 2**30:.3g} "
-            f"GiB; this machine has {limit / 2**30:.3g} GiB available"
+            f"and dtype {dtype} ({_gib(nbytes)} GiB) do not fit in the "
+            f"{limit / 2**30:.3g} GiB this machine has available"
         )
+
+
+def _gib(nbytes: int) -> str:
+    try:
+        return f"{nbytes / 2**30:.3g}"
+    except OverflowError:  # beyond the float range
+        return f"about 1e{len(str(nbytes // 2**30)) - 1}"
 
 
 def format_shape(shape: tuple[int | str, ...]) -> str:

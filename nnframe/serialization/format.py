@@ -320,10 +320,8 @@ class StoredFile:
 def read_file(file: Path) -> StoredFile:
     """Read and verify a safetensors file (the digest, when nnframe wrote it).
 
-    The header is read and checked first (every tensor's dtype, shape and byte range, the
-    ranges covering the data exactly); the tensors are then read-only views of a memory
-    map of the file, so nothing is read twice or copied, and a file whose header does not
-    describe its bytes is refused before they are read.
+    The header is checked first (each tensor's dtype, shape and byte range; the ranges
+    cover the data exactly), then the tensors are read-only views of a memory map.
 
     Raises
     ------
@@ -384,7 +382,6 @@ def _what(head: bytes) -> str:
     return "not a safetensors file" if kind is None else f"{kind}, not a safetensors file"
 
 
-# A tensor's entry in the header: dtype, shape, start and end of its bytes in the data.
 _Entry = tuple[type[np.generic], tuple[int, ...], int, int]
 
 
@@ -406,9 +403,7 @@ def _parse_header(
         isinstance(value, str) for value in metadata.values()
     ):
         raise SerializationError(f"{file}: the metadata must map strings to strings")
-    entries: dict[str, _Entry] = {}
-    for name, info in header.items():
-        entries[name] = _entry(file, name, info)
+    entries = {name: _entry(file, name, info) for name, info in header.items()}
     end = 0
     for name, (_, _, begin, stop) in sorted(entries.items(), key=lambda item: item[1][2:]):
         if begin != end:
