@@ -8,11 +8,12 @@ wrong type, ``ArgumentError`` for a wrong value) before anything has changed.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import numbers
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeGuard, TypeVar
 
 import numpy as np
@@ -22,7 +23,10 @@ from nnframe.errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeEr
 __all__ = [
     "DEFAULT_DTYPE",
     "Check",
+    "allocation_budget",
     "array_size",
+    "available_memory",
+    "budget_active",
     "boolean",
     "file_path",
     "float_dtype",
@@ -237,22 +241,156 @@ def owned_real_array(owner: object, value: object, what: str) -> np.ndarray:
     return real_array(value, f"{owner!r}: {what}")
 
 
-def array_size(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
+def available_memory() -> int:
+    """Return the bytes of memory this machine can give a new array now.
+
+    ``MemAvailable`` of ``/proc/meminfo`` on Linux (free memory plus the caches the kernel
+    can drop), else ``os.sysconf`` free pages (``SC_AVPHYS_PAGES``), else physical pages
+    (``SC_PHYS_PAGES``), else numpy's index range; at most what the process's address-space
+    limit (``ulimit -v``) leaves, where one is set.
+
+    Examples
+    --------
+    >>> available_memory() > 0
+    True
+    """
+    return min(_free_memory(), _address_space_left())
+
+
+def _free_memory() -> int:
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/meminfo", encoding="ascii") as stream,
+    ):
+        for line in stream:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # not a POSIX system
+            count = os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE")
+            if count > 0:
+                return count
+    return int(np.iinfo(np.intp).max)
+
+
+def _address_space_left() -> int:
+    unlimited = int(np.iinfo(np.intp).max)
+    try:
+        import resource  # POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        return unlimited
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return unlimited
+    used = 0
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/self/status", encoding="ascii") as stream,
+    ):
+        for line in stream:
+            if line.startswith("VmSize:"):
+                used = int(line.split()[1]) * 1024
+    return max(soft - used, 0)
+
+
+class _Budget:
+    """The bytes a model being built for loading may still ask for, and what says so."""
+
+    __slots__ = ("left", "what")
+
+    def __init__(self, left: int, what: str) -> None:
+        self.left = left
+        self.what = what
+
+
+_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
+    "nnframe_allocation_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def allocation_budget(nbytes: int, what: str) -> Iterator[None]:
+    """Within the block, :func:`array_size` grants at most ``nbytes`` in all, then refuses.
+
+    :func:`nnframe.load` builds a model from a file's architecture inside this block, with
+    the bytes the file's tensors justify, so that an architecture asking for more
+    (``Linear(16000, 16000)`` in a file holding no tensors) is refused before its arrays
+    exist; :func:`nnframe.init.draw` draws nothing inside it (the weights come from the
+    file).
+
+    Parameters
+    ----------
+    nbytes : int
+        The budget.
+    what : str
+        What justifies it, for the error message (``"the file's tensors (280 bytes)"``).
+
+    Examples
+    --------
+    >>> with allocation_budget(1000, "the example"):
+    ...     array_size((10, 10), np.dtype(np.float32), "Linear")
+    ...     array_size((100, 100), np.dtype(np.float32), "Linear")
+    Traceback (most recent call last):
+    ...
+    nnframe.errors.ArgumentError: Linear: an array of shape (100, 100) and dtype float32
+    (40000 bytes) is more than the example justifies (600 bytes left)
+    """
+    token = _budget.set(_Budget(int(nbytes), what))
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def budget_active() -> bool:
+    """Return whether an :func:`allocation_budget` block is active (in this context)."""
+    return _budget.get() is not None
+
+
+def array_size(
+    shape: tuple[int, ...], dtype: np.dtype, where: str, *, copies: int = 1
+) -> None:
     """Raise ``ArgumentError`` naming ``where`` when an array of ``shape`` cannot be made.
 
-    The limit is the machine's physical memory (numpy's index range where that is not
-    known), so that ``Linear(10**6, 10**6)`` fails at once instead of swapping or being
-    killed while its weights are drawn.
+    ``copies`` is how many such arrays the caller makes at once (a drawn weight, its
+    cast, the Parameter's value and its gradient). The limit is the memory available now
+    (:func:`available_memory`), so that
+    ``Linear(10**6, 10**6)`` fails at once instead of swapping, being killed or raising
+    numpy's bare ``MemoryError`` while its weights are drawn. Inside
+    :func:`allocation_budget` the array must also fit in what is left of the budget, and
+    is counted against it.
+
+    Examples
+    --------
+    >>> array_size((10**6, 10**6), np.dtype(np.float64), "Linear")
+    Traceback (most recent call last):
+    ...
+    nnframe.errors.ArgumentError: Linear: an array of shape (1000000, 1000000) and dtype float64
+    (7.45e+03 GiB) do not fit in the ... GiB this machine has available
     """
-    nbytes = math.prod(shape) * dtype.itemsize
-    limit = np.iinfo(np.intp).max
-    with contextlib.suppress(AttributeError, ValueError, OSError):  # not a POSIX system
-        limit = min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    nbytes = math.prod(shape) * dtype.itemsize * copies
+    budget = _budget.get()
+    if budget is not None:
+        if nbytes > budget.left:
+            raise ArgumentError(
+                f"{where}: an array of shape {shape} and dtype {dtype} ({nbytes} bytes) is "
+                f"more than {budget.what} justifies ({budget.left} bytes left)"
+            )
+        budget.left -= nbytes
+    limit = available_memory()
     if nbytes > limit:
         raise ArgumentError(
-            f"{where}: an array of shape {shape} and dtype {dtype} does not fit in the "
-            f"{limit / 2**30:.3g} GiB this machine can hold"
+            f"{where}: {'an array' if copies == 1 else f'{copies} arrays'} of shape {shape} "
+            f"and dtype {dtype} ({_gib(nbytes)} GiB) do not fit in the "
+            f"{limit / 2**30:.3g} GiB this machine has available"
         )
+
+
+def _gib(nbytes: int) -> str:
+    try:
+        return f"{nbytes / 2**30:.3g}"
+    except OverflowError:  # beyond the float range
+        return f"about 1e{len(str(nbytes // 2**30)) - 1}"
 
 
 def format_shape(shape: tuple[int | str, ...]) -> str:

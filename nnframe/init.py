@@ -7,6 +7,12 @@ Shapes follow PyTorch's weights: ``(out_features, in_features)`` for ``Linear`` 
 fan-in and fan-out the scaled initialisers read from a shape.
 Pick one by function (``Linear(4, 3, init=nf.init.xavier_uniform)``), by name
 (``init="xavier_uniform"``), or with other settings through ``functools.partial``.
+
+Every public initialiser checks its arguments before drawing: ``shape`` an int or a tuple
+(or list) of non-negative ints whose array fits in memory, ``rng`` None, an int seed or a
+Generator, ``dtype`` a float dtype; it raises ``ArgumentTypeError`` or ``ArgumentError``
+otherwise, and also when the weights it would return are not finite (``normal(shape,
+std=1e308)``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnframe.checks import array_size, is_integer, real_array
+from nnframe.checks import (
+    array_size,
+    budget_active,
+    float_dtype,
+    is_integer,
+    non_negative,
+    real_array,
+)
 from nnframe.errors import ArgumentError, ArgumentTypeError
 from nnframe.rng import RNGLike, as_generator
 
@@ -92,6 +105,34 @@ def fans(shape: tuple[int, ...] | int) -> tuple[int, int]:
     return dims[1] * receptive_field, dims[0] * receptive_field
 
 
+def _arguments(
+    shape: object, rng: object, dtype: object, where: str
+) -> tuple[tuple[int, ...], np.random.Generator, np.dtype]:
+    """Check an initialiser's arguments; return the shape, the Generator and the dtype."""
+    given: object = (shape,) if is_integer(shape) else shape
+    if not (isinstance(given, tuple | list) and all(is_integer(n) for n in given)):
+        raise ArgumentTypeError(
+            f"{where}: shape must be an int or a tuple of ints; got {shape!r} of type "
+            f"{type(shape).__name__}"
+        )
+    dims = tuple(int(n) for n in given)
+    if any(n < 0 for n in dims):
+        raise ArgumentError(f"{where}: shape must hold no negative size; got {dims}")
+    target = float_dtype(dtype, f"{where}: dtype")
+    generator = as_generator(rng, name=f"{where}: rng")  # type: ignore[arg-type]
+    array_size(dims, np.dtype(np.float64), where, copies=2)  # drawn in float64, cast
+    return dims, generator, target
+
+
+def _finite(weights: np.ndarray, where: str, setting: str) -> np.ndarray:
+    if not np.isfinite(weights).all():
+        raise ArgumentError(
+            f"{where}: {setting} gives weights that are not finite in {weights.dtype}; "
+            "expected finite weights"
+        )
+    return weights
+
+
 def _std(numerator: float, fan: int) -> float:
     # fan is 0 only for a shape with no element, whose scale does not matter.
     return math.sqrt(numerator / max(fan, 1))
@@ -106,12 +147,22 @@ def normal(
 ) -> np.ndarray:
     """Gaussian with standard deviation ``std`` (the course's ``randn(...) * 0.01``).
 
+    Raises
+    ------
+    ArgumentTypeError, ArgumentError
+        For a bad ``shape``, ``rng`` or ``dtype`` (see the module), a ``std`` that is not
+        a finite number >= 0, or one so large that the weights overflow ``dtype``.
+
     Examples
     --------
     >>> normal((2, 3), rng=0).std() < 0.05
     np.True_
     """
-    return (as_generator(rng).standard_normal(shape) * std).astype(dtype)
+    dims, generator, target = _arguments(shape, rng, dtype, "normal")
+    scale = non_negative(std, "normal: std")
+    with np.errstate(over="ignore"):
+        weights = (generator.standard_normal(dims) * scale).astype(target)
+    return _finite(weights, "normal", f"std={scale:g}")
 
 
 def he_normal(
@@ -121,41 +172,46 @@ def he_normal(
 
     ``fan_in`` comes from :func:`fans`: ``in * prod(kernel)`` for a shape ``(out, in, *kernel)``.
     """
-    fan_in, _ = fans(shape)
-    return normal(shape, rng, dtype, std=_std(2.0, fan_in))
+    dims, generator, target = _arguments(shape, rng, dtype, "he_normal")
+    fan_in, _ = fans(dims)
+    return normal(dims, generator, target, std=_std(2.0, fan_in))
 
 
 def he_uniform(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
     """Uniform on ``[-b, b]`` with ``b = sqrt(6 / fan_in)`` (He et al., 2015)."""
-    fan_in, _ = fans(shape)
+    dims, generator, target = _arguments(shape, rng, dtype, "he_uniform")
+    fan_in, _ = fans(dims)
     bound = _std(6.0, fan_in)
-    return as_generator(rng).uniform(-bound, bound, shape).astype(dtype)
+    return generator.uniform(-bound, bound, dims).astype(target)
 
 
 def xavier_normal(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
     """Gaussian with ``std = sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010)."""
-    fan_in, fan_out = fans(shape)
-    return normal(shape, rng, dtype, std=_std(2.0, fan_in + fan_out))
+    dims, generator, target = _arguments(shape, rng, dtype, "xavier_normal")
+    fan_in, fan_out = fans(dims)
+    return normal(dims, generator, target, std=_std(2.0, fan_in + fan_out))
 
 
 def xavier_uniform(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
     """Uniform on ``[-b, b]`` with ``b = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio)."""
-    fan_in, fan_out = fans(shape)
+    dims, generator, target = _arguments(shape, rng, dtype, "xavier_uniform")
+    fan_in, fan_out = fans(dims)
     bound = _std(6.0, fan_in + fan_out)
-    return as_generator(rng).uniform(-bound, bound, shape).astype(dtype)
+    return generator.uniform(-bound, bound, dims).astype(target)
 
 
 def zeros(
     shape: tuple[int, ...], rng: RNGLike = None, dtype: np.typing.DTypeLike = np.float32
 ) -> np.ndarray:
-    """All zeros (``rng`` is accepted for a uniform signature and not used)."""
-    return np.zeros(shape, dtype=dtype)
+    """All zeros (``rng`` is checked, for a uniform signature, and not used)."""
+    dims, _, target = _arguments(shape, rng, dtype, "zeros")
+    return np.zeros(dims, dtype=target)
 
 
 _BY_NAME: dict[str, Initializer] = {
@@ -194,7 +250,9 @@ def draw(
 
     ``init`` is a name or a function ``init(shape, rng, dtype)``; what it returns is
     checked (a real array of the shape, finite) before a layer keeps it. Errors start
-    with ``where`` (``"Linear"``).
+    with ``where`` (``"Linear"``). Inside :func:`nnframe.checks.allocation_budget` (a
+    model being built by :func:`nnframe.load`, whose weights come from the file) nothing
+    is drawn: the result is zeros, counted against the budget.
 
     Raises
     ------
@@ -212,8 +270,14 @@ def draw(
         make = get(init)
     except ArgumentError as error:
         raise ArgumentError(f"{where}: {error}") from None
-    # The built-in initialisers draw in float64 before casting.
-    array_size(shape, np.promote_types(dtype, np.float64), where)
+    if budget_active():
+        # A model built to be loaded (nnframe.load): its weights come from the file, so
+        # nothing is drawn, and the array counts against what the file justifies.
+        array_size(shape, dtype, where)
+        return np.zeros(shape, dtype=dtype)
+    # The built-in initialisers draw in float64 and cast; the layer keeps a value and a
+    # gradient: four arrays of at most float64 at once.
+    array_size(shape, np.promote_types(dtype, np.float64), where, copies=4)
     try:
         drawn = make(shape, rng, dtype)
     except (TypeError, ValueError) as error:  # not an init(shape, rng, dtype) function

@@ -42,15 +42,16 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import math
+import mmap
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 import numpy as np
-import safetensors
 import safetensors.numpy
 
 from nnframe.atomic import write_atomic
@@ -134,9 +135,6 @@ _DTYPES: dict[str, type[np.generic]] = {
     "BOOL": np.bool_,
 }
 _WRITABLE_KINDS = "fiub"
-
-# The parser of safetensors' Rust core: (name, {"dtype", "shape", "data"}) per tensor.
-_deserialize: Callable[[bytes], list[tuple[str, dict[str, Any]]]] = safetensors.deserialize
 
 # What a file that is not safetensors usually is, by its first bytes.
 _MAGIC = (
@@ -322,6 +320,9 @@ class StoredFile:
 def read_file(file: Path) -> StoredFile:
     """Read and verify a safetensors file (the digest, when nnframe wrote it).
 
+    The header is checked first (each tensor's dtype, shape and byte range; the ranges
+    cover the data exactly), then the tensors are read-only views of a memory map.
+
     Raises
     ------
     SerializationError
@@ -342,10 +343,17 @@ def read_file(file: Path) -> StoredFile:
         with open(file, "rb") as stream:
             head = stream.read(8)
             _check_length(file, head, info.st_size)
-            data = head + stream.read()
+            length = int.from_bytes(head, "little")
+            raw = stream.read(length)
+            if len(raw) < length:
+                raise SerializationError(f"{file}: is truncated (it changed while being read)")
+            metadata, entries = _parse_header(file, head, raw, info.st_size - 8 - length)
+            tensors = _map_tensors(file, stream, entries, 8 + length)
     except OSError as error:
         raise SerializationError(f"{file}: cannot be read ({error.strerror})") from None
-    return _decode(file, data)
+    stored = StoredFile(file, metadata, tensors)
+    _verify(stored)
+    return stored
 
 
 def _check_length(file: Path, head: bytes, size: int) -> None:
@@ -374,47 +382,93 @@ def _what(head: bytes) -> str:
     return "not a safetensors file" if kind is None else f"{kind}, not a safetensors file"
 
 
-def _decode(file: Path, data: bytes) -> StoredFile:
-    length = int.from_bytes(data[:8], "little")
+_Entry = tuple[type[np.generic], tuple[int, ...], int, int]
+
+
+def _parse_header(
+    file: Path, head: bytes, raw: bytes, data_size: int
+) -> tuple[dict[str, str], dict[str, _Entry]]:
+    """Parse and check the header: the metadata, and every tensor's entry by name."""
     try:
-        header = json.loads(data[8 : 8 + length].decode("utf-8"), object_pairs_hook=_unique)
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique)
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
         raise SerializationError(
-            f"{file}: is corrupted or {_what(data[:8])} (its header is not valid JSON: "
+            f"{file}: is corrupted or {_what(head)} (its header is not valid JSON: "
             f"{one_line(error)})"
         ) from None
     if not isinstance(header, dict):
         raise SerializationError(f"{file}: the safetensors header is not a JSON object")
-    metadata = header.get("__metadata__", {})
+    metadata = header.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(
         isinstance(value, str) for value in metadata.values()
     ):
         raise SerializationError(f"{file}: the metadata must map strings to strings")
-    try:
-        views = _deserialize(data)
-    except Exception as error:  # SafetensorError, and anything else the parser raises
+    entries = {name: _entry(file, name, info) for name, info in header.items()}
+    end = 0
+    for name, (_, _, begin, stop) in sorted(entries.items(), key=lambda item: item[1][2:]):
+        if begin != end:
+            raise SerializationError(
+                f"{file}: is corrupted: tensor {name!r} starts at byte {begin} of the data, "
+                f"expected {end} (the tensors must cover the data without gaps or overlaps)"
+            )
+        end = stop
+    if end != data_size:
         raise SerializationError(
-            f"{file}: is truncated, corrupted or not a safetensors file ({one_line(error)})"
-        ) from None
+            f"{file}: is truncated or corrupted: file not fully covered (the tensors take "
+            f"{end} bytes, the data after the header has {data_size})"
+        )
+    return metadata, entries
+
+
+def _entry(file: Path, name: str, info: object) -> _Entry:
+    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+        raise SerializationError(
+            f"{file}: has a malformed tensor {name[:100]!r} (its entry must have exactly "
+            "dtype, shape and data_offsets)"
+        )
+    dtype = _DTYPES.get(info["dtype"]) if isinstance(info["dtype"], str) else None
+    if dtype is None:
+        raise SerializationError(
+            f"{file}: tensor {name[:100]!r} has dtype {str(info['dtype'])[:20]}, which "
+            "nnframe does not read"
+        )
+    shape, offsets = info["shape"], info["data_offsets"]
+    if not (
+        isinstance(shape, list)
+        and all(type(n) is int and n >= 0 for n in shape)
+        and isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(type(n) is int and n >= 0 for n in offsets)
+        and offsets[0] <= offsets[1]
+        and offsets[1] - offsets[0] == math.prod(shape) * np.dtype(dtype).itemsize
+    ):
+        raise SerializationError(
+            f"{file}: has a malformed tensor {name[:100]!r} (its shape and data_offsets do "
+            "not agree)"
+        )
+    return dtype, tuple(shape), offsets[0], offsets[1]
+
+
+def _map_tensors(
+    file: Path, stream: BinaryIO, entries: Mapping[str, _Entry], start: int
+) -> dict[str, np.ndarray]:
+    """Return read-only arrays on a memory map of the data (empty ones need none)."""
     tensors: dict[str, np.ndarray] = {}
-    try:
-        for name, view in views:
-            dtype = _DTYPES.get(view["dtype"])
-            if dtype is None:
-                raise SerializationError(
-                    f"{file}: tensor {name!r} has dtype {view['dtype']}, which nnframe "
-                    "does not read"
-                )
-            tensors[name] = np.frombuffer(view["data"], dtype=dtype).reshape(view["shape"])
-    except SerializationError:
-        raise
-    except Exception as error:
-        raise SerializationError(
-            f"{file}: has a malformed tensor ({one_line(error)})"
-        ) from None
-    stored = StoredFile(file, metadata, tensors)
-    _verify(stored)
-    return stored
+    buffer: mmap.mmap | None = None
+    for name, (dtype, shape, begin, stop) in entries.items():
+        little = np.dtype(dtype).newbyteorder("<")
+        if begin == stop:
+            array = np.empty(shape, dtype=little)
+        else:
+            if buffer is None:
+                buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+            if start + stop > len(buffer):
+                raise SerializationError(f"{file}: is truncated (it changed while being read)")
+            count = (stop - begin) // little.itemsize
+            array = np.frombuffer(buffer, little, count, start + begin).reshape(shape)
+        array.flags.writeable = False
+        tensors[name] = array
+    return tensors
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

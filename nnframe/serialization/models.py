@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import numpy as np
+
+from nnframe.checks import allocation_budget, boolean, state_mismatch
 from nnframe.errors import SerializationError, StateDictError
 from nnframe.layers.base import Layer
+from nnframe.parameter import Buffer, Parameter
 from nnframe.serialization.architecture import (
     build_model,
     describe_model,
@@ -31,13 +35,22 @@ from nnframe.serialization.format import (
 )
 
 __all__ = [
+    "MAX_LISTED",
+    "check_weights",
     "load",
     "load_weights",
     "load_with_metadata",
     "read_metadata",
+    "refuse_nonfinite",
     "save",
     "save_weights",
 ]
+
+MAX_LISTED = 20
+"""How many names of each kind (missing, unexpected, mismatched) an error message lists."""
+
+# What building a model for loading may allocate beyond twice the file's tensor bytes.
+_BUDGET_SLACK = 16 * 2**20
 
 
 def save(
@@ -117,16 +130,23 @@ def save(
     write_file(file, model.state_dict(), header)
 
 
-def load(path: str | os.PathLike[str]) -> Layer:
+def load(path: str | os.PathLike[str], *, allow_nonfinite: bool = False) -> Layer:
     """Load a model saved with :func:`save` (or the model in a checkpoint).
 
     The architecture is rebuilt through the layer registry only: the file may name
     registered classes and plain values, nothing else. Shared parameters are tied again.
     Then the weights are checked (every name, shape and dtype) and copied in.
 
+    Loading is bounded by the file: the model is built without drawing initial weights,
+    and an architecture whose arrays need more memory than the file's tensors justify
+    (``Linear(16000, 16000)`` in a file holding none) is refused before they are made.
+
     Parameters
     ----------
     path : str or path-like
+    allow_nonfinite : bool, default False
+        Whether to load weights holding NaN or infinity; by default such a file is
+        refused, naming the tensor.
 
     Returns
     -------
@@ -141,8 +161,10 @@ def load(path: str | os.PathLike[str]) -> Layer:
         For a missing or unreadable file, a file that is not an nnframe model (truncated,
         corrupted, another format, an oversized header), an architecture naming an
         unregistered class or holding anything but plain values, aliases that cannot be
-        tied, or weights that do not match the architecture (names, shapes, dtypes). No
-        model is returned half-built.
+        tied, an architecture larger than its weights, weights that do not match the
+        architecture (names, shapes, dtypes; at most :data:`MAX_LISTED` of each kind are
+        listed, then a count), or weights that are not finite (unless
+        ``allow_nonfinite``). No model is returned half-built.
 
     Notes
     -----
@@ -159,16 +181,20 @@ def load(path: str | os.PathLike[str]) -> Layer:
     >>> nf.load(path)[0].weight.shape
     (2, 3)
     """
-    model, _ = load_with_metadata(path)
+    model, _ = load_with_metadata(path, allow_nonfinite=allow_nonfinite)
     return model
 
 
-def load_with_metadata(path: str | os.PathLike[str]) -> tuple[Layer, dict[str, str]]:
+def load_with_metadata(
+    path: str | os.PathLike[str], *, allow_nonfinite: bool = False
+) -> tuple[Layer, dict[str, str]]:
     """Load a model like :func:`load` and return it with the file's metadata.
 
     Parameters
     ----------
     path : str or path-like
+    allow_nonfinite : bool, default False
+        As for :func:`load`.
 
     Returns
     -------
@@ -181,7 +207,9 @@ def load_with_metadata(path: str | os.PathLike[str]) -> tuple[Layer, dict[str, s
     SerializationError
         As :func:`load`.
     """
-    stored = read_file(as_path(path, "load"))
+    file = as_path(path, "load")
+    allow_nonfinite = boolean(allow_nonfinite, "load: allow_nonfinite")
+    stored = read_file(file)
     kind = file_kind(stored, ("model", "checkpoint"), "load")
     if KEY_ARCHITECTURE not in stored.metadata:
         raise SerializationError(
@@ -190,17 +218,88 @@ def load_with_metadata(path: str | os.PathLike[str]) -> tuple[Layer, dict[str, s
         )
     spec = read_json(stored, KEY_ARCHITECTURE)
     aliases = read_json(stored, KEY_ALIASES) if KEY_ALIASES in stored.metadata else {}
-    model = build_model(spec, aliases, str(stored.path))
+    weights = model_tensors(stored, kind)
+    nbytes = sum(array.nbytes for array in weights.values())
+    with allocation_budget(2 * nbytes + _BUDGET_SLACK, f"the file's tensors ({nbytes} bytes)"):
+        model = build_model(spec, aliases, str(stored.path))
     if KEY_FROZEN in stored.metadata:
         freeze_named(model, read_json(stored, KEY_FROZEN), str(stored.path))
-    weights = model_tensors(stored, kind)
     try:
-        model.load_state_dict(weights)
+        check_weights(model, weights)
     except StateDictError as error:
         raise SerializationError(
             f"{stored.path}: the weights do not match the architecture: {error}"
         ) from error
+    if not allow_nonfinite:
+        refuse_nonfinite(weights, str(stored.path))
+    model.load_state_dict(weights)
     return model.eval(), dict(stored.metadata)
+
+
+def check_weights(model: Layer, weights: Mapping[str, np.ndarray]) -> None:
+    """Check ``weights`` against the model's parameters and buffers, listing at most 20 each.
+
+    Like :meth:`~nnframe.Layer.load_state_dict`'s check, but a file with thousands of
+    wrong names gets a message of :data:`MAX_LISTED` names of each kind and a count.
+
+    Raises
+    ------
+    StateDictError
+        Listing missing and unexpected names and shape or dtype mismatches.
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> extra = {f"x{i}": np.zeros(0) for i in range(100)}
+    >>> check_weights(nf.Linear(2, 1), {**nf.Linear(2, 1).state_dict(), **extra})
+    Traceback (most recent call last):
+    ...
+    nnframe.errors.StateDictError: Linear.load_state_dict: ... nothing was loaded:
+      unexpected: 'x0'
+    ...
+      ... and 80 more unexpected names
+    """
+    own = {name: obj.value for name, obj in model.walk() if isinstance(obj, Parameter | Buffer)}
+    groups = {
+        "missing": sorted(f"missing: {name!r}" for name in own if name not in weights),
+        "unexpected": sorted(f"unexpected: {name!r}" for name in weights if name not in own),
+        "mismatched": sorted(
+            problem
+            for name in own.keys() & weights.keys()
+            if (problem := state_mismatch(name, weights[name], own[name], "in the model"))
+        ),
+    }
+    lines = []
+    for kind, problems in groups.items():
+        lines += problems[:MAX_LISTED]
+        if len(problems) > MAX_LISTED:
+            lines.append(f"... and {len(problems) - MAX_LISTED} more {kind} names")
+    if lines:
+        raise StateDictError(
+            f"{type(model).__name__}.load_state_dict: the state dict does not match the "
+            "model; nothing was loaded:\n  " + "\n  ".join(lines)
+        )
+
+
+def refuse_nonfinite(weights: Mapping[str, np.ndarray], where: str) -> None:
+    """Raise ``SerializationError`` naming the first tensor holding NaN or infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> refuse_nonfinite({"0.weight": np.array([1.0, np.inf])}, "model.safetensors")
+    Traceback (most recent call last):
+    ...
+    nnframe.errors.SerializationError: model.safetensors: tensor '0.weight' holds 1 \
+non-finite value(s) (NaN or infinity); pass allow_nonfinite=True to load it anyway
+    """
+    for name, array in weights.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            count = array.size - int(np.count_nonzero(np.isfinite(array)))
+            raise SerializationError(
+                f"{where}: tensor {name!r} holds {count} non-finite value(s) (NaN or "
+                "infinity); pass allow_nonfinite=True to load it anyway"
+            )
 
 
 def save_weights(
@@ -255,7 +354,8 @@ def load_weights(model: Layer, path: str | os.PathLike[str]) -> None:
     ------
     StateDictError
         Listing every missing or unexpected name and every shape or dtype mismatch at
-        once; the model is unchanged.
+        once (at most :data:`MAX_LISTED` of each kind, then a count); the model is
+        unchanged.
     SerializationError
         For a file that cannot be read or is not a valid safetensors file.
 
@@ -273,6 +373,7 @@ def load_weights(model: Layer, path: str | os.PathLike[str]) -> None:
     )
     weights = model_tensors(stored, kind)
     try:
+        check_weights(model, weights)
         model.load_state_dict(weights)
     except StateDictError as error:
         raise StateDictError(f"{stored.path}: {error}") from None
