@@ -453,7 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success, 1 when training diverged, 2 for a bad command line, data set, model
-        file or CSV file (reported in one line on stderr, never as a traceback).
+        file or CSV file, or running out of memory (reported in one line on stderr, never
+        as a traceback).
     """
     parser = _parser()
     try:
@@ -477,4 +478,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NnframeError, OSError) as error:
         message = one_line(error, limit=None, separator="; ")
         print(f"nnframe {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        # The layers fit the memory check, but a batch of activations did not.
+        print(
+            f"nnframe {args.command}: error: out of memory; use smaller layers (--hidden) "
+            "or batches (--batch-size)",
+            file=sys.stderr,
+        )
         return 2

@@ -129,3 +129,15 @@ def test_a_closed_output_pipe_ends_quietly():
         process.stdout.close()  # like `nnframe train | head -1`
         assert process.wait(timeout=60) == 0
         assert process.stderr.read() == ""
+
+
+def test_running_out_of_memory_is_one_line_with_exit_2(monkeypatch, capsys):
+    # Layers that pass the memory check whose activations do not fit: a MemoryError in
+    # the middle of training is reported like any other error, not as a traceback.
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("nnframe.training.trainer.Trainer.train_step", no_memory)
+    assert main(["train", "--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory" in err[0] and "--hidden" in err[0]
