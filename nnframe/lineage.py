@@ -10,11 +10,16 @@ passes replaced (:func:`note_replaced_output`), and the first layer that receive
 very gradient checks that the prediction is its current output, not one it has replaced
 since (:func:`check_loss_gradient`). Identity, not equality, ties them, as for fused
 gradients (:mod:`nnframe.fused`), and the common step costs one comparison per layer.
+
+The prediction must be a layer's own output for the check to apply: a model that ends in
+``Residual`` or ``Concat`` (whose outputs are new arrays made from their children's) is
+not checked.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnframe.errors import StaleCacheError
+from nnframe.grad_mode import is_grad_enabled
 
 if TYPE_CHECKING:
     from nnframe.layers.base import Layer
@@ -39,19 +45,21 @@ __all__ = [
 REMEMBERED = 4
 
 
-class LossGradient:
-    """The last gradient a loss's ``backward`` returned, and the prediction it is for.
-
-    Class attributes, read by every layer's backward: ``grad`` is None once a layer has
-    taken it.
-    """
-
+class _LossGradient(threading.local):
     grad: np.ndarray | None = None
     pred: object = None
 
 
+LossGradient = _LossGradient()
+"""The last gradient a loss's ``backward`` returned in this thread, and its prediction.
+
+Read by every layer's backward (``LossGradient.grad``); both are None once a layer has
+taken them. Per thread, as training loops are.
+"""
+
+
 def note_loss_gradient(grad: np.ndarray, pred: object) -> None:
-    """Record that ``grad`` is the gradient of a loss computed on ``pred``."""
+    """Record that ``grad`` is the gradient of a loss computed on ``pred`` (in this thread)."""
     LossGradient.grad, LossGradient.pred = grad, pred
 
 
@@ -105,7 +113,10 @@ def _recording_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(forward)
     def recording(self: Any, pred: Any, *args: Any, **kwargs: Any) -> Any:
         value = forward(self, pred, *args, **kwargs)
-        self._lineage_pred = pred  # after the checks passed: a failed call changes nothing
+        # After the checks passed (a failed call changes nothing), and only when the
+        # forward cached something: under no_grad the cache is the older pass's.
+        if is_grad_enabled():
+            self._lineage_pred = pred
         return value
 
     recording.__nnframe_lineage__ = True  # type: ignore[attr-defined]
@@ -117,6 +128,7 @@ def _noting_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
     def noting(self: Any, *args: Any, **kwargs: Any) -> Any:
         grad = backward(self, *args, **kwargs)
         pred = getattr(self, "_lineage_pred", None)
+        self._lineage_pred = None  # the cache it belonged to is released too
         if pred is not None and type(grad) is np.ndarray:
             note_loss_gradient(grad, pred)
         return grad

@@ -24,34 +24,13 @@ __all__ = [
     "Parameter",
     "flatten_parameters",
     "freezing_used",
-    "trainable_changed",
-    "trainable_version",
 ]
 
 
 class _Trainable:
-    # ``version`` counts the events that can change which parameters of a model are
-    # trained: a new Parameter, a flipped requires_grad, a container given a new child.
-    # Containers key their plan of which sub-layers need a backward pass on it, so that
-    # the plan is not rebuilt at every step; until a parameter is frozen (``frozen_ever``)
-    # every sub-layer needs one and there is no plan to make.
-    version = 0
+    # Until a parameter is frozen (``frozen_ever``), every sub-layer of a container needs
+    # its backward pass, and containers do not look for frozen ones.
     frozen_ever = False
-
-
-def trainable_changed() -> None:
-    """Record that which parameters a model trains may have changed (see trainable_version)."""
-    _Trainable.version += 1
-
-
-def trainable_version() -> int:
-    """Return a number that changes whenever a Parameter is made or (un)frozen.
-
-    Also when a container gets a new child (:func:`trainable_changed`). Containers use it
-    to reuse, from one backward pass to the next, what they worked out about which
-    sub-layers hold trainable parameters.
-    """
-    return _Trainable.version
 
 
 def freezing_used() -> bool:
@@ -160,7 +139,6 @@ class Parameter:
         self._grad_is_zero = True
         if not self._requires_grad:
             _Trainable.frozen_ever = True
-        trainable_changed()
 
     @property
     def requires_grad(self) -> bool:
@@ -174,7 +152,6 @@ class Parameter:
             self._requires_grad = flag
             if not flag:
                 _Trainable.frozen_ever = True
-            trainable_changed()
 
     @property
     def value(self) -> np.ndarray:

@@ -192,3 +192,36 @@ def test_a_frozen_feature_extractor_with_a_new_head_trains_the_head_only(rng):
     assert history.history["loss"][-1] < history.history["loss"][0]
     for before, p in zip(features, model[:4].parameters(), strict=True):
         np.testing.assert_array_equal(before, p.value)
+
+
+def test_tying_or_replacing_a_frozen_layer_brings_its_gradient_back(rng):
+    # Which start of a chain is frozen is worked out at each backward: a frozen layer
+    # given a trainable Parameter (weight tying), or a layer replaced inside a nested
+    # container, gets its gradient at the very next step.
+    x = rng.standard_normal((4, 3))
+    donor = nf.Linear(3, 3, rng=5, dtype=np.float64)
+    model = nf.Sequential(
+        nf.Linear(3, 3, rng=0, dtype=np.float64), nf.Linear(3, 2, rng=1, dtype=np.float64)
+    )
+    model[0].requires_grad_(False)
+    model.backward(np.ones_like(model(x)))
+    model[0].weight = donor.weight
+    model.zero_grad()
+    model.backward(np.ones_like(model(x)))
+    assert model[0].weight.grad.any()
+    inner = nf.Sequential(nf.Linear(3, 3, rng=2, dtype=np.float64).requires_grad_(False))
+    nested = nf.Sequential(inner, nf.Linear(3, 2, rng=3, dtype=np.float64))
+    nested.backward(np.ones_like(nested(x)))
+    inner.layers[0] = nf.Linear(3, 3, rng=4, dtype=np.float64)
+    nested.backward(np.ones_like(nested(x)))
+    assert inner[0].weight.grad.any()
+
+
+def test_a_frozen_batch_norm_gets_no_gradient(rng):
+    layer = nf.BatchNorm1d(3, dtype=np.float64)
+    layer.requires_grad_(False)
+    report = nf.gradcheck(layer, rng.standard_normal((5, 3)))
+    assert report.ok, str(report)
+    y = layer(rng.standard_normal((5, 3)))
+    layer.backward(np.ones_like(y))
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()

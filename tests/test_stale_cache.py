@@ -90,3 +90,33 @@ def test_the_trainer_and_the_documented_loop_are_untouched():
         loss(model(X1), LABELS)
         model.backward(loss.backward())
         optimizer.step()
+
+
+def test_a_loss_computed_under_no_grad_does_not_hide_a_stale_cache():
+    model, loss = model_and_loss()
+    loss(model(X1), LABELS)
+    model(X2)  # the stale forward
+    with nf.no_grad():
+        loss(model(X2), LABELS)  # an evaluation with the same loss object
+    with pytest.raises(StaleCacheError):
+        model.backward(loss.backward())
+
+
+def test_another_threads_loss_does_not_hide_a_stale_cache():
+    import threading
+
+    model, loss = model_and_loss()
+    loss(model(X1), LABELS)
+    model(X2)
+    gradient = loss.backward()
+
+    def elsewhere():
+        other, other_loss = model_and_loss()
+        other_loss(other(X1), LABELS)
+        other_loss.backward()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    with pytest.raises(StaleCacheError):
+        model.backward(gradient)

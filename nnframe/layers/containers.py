@@ -19,7 +19,7 @@ from nnframe.layers.config import check_config_keys
 from nnframe.layers.hooks import label
 from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
-from nnframe.parameter import freezing_used, trainable_changed, trainable_version
+from nnframe.parameter import freezing_used
 
 __all__ = ["Sequential", "add_path", "check_new_child", "child_index", "tree_repr"]
 
@@ -82,7 +82,6 @@ def check_new_child(container: Layer, child: object, where: str) -> Layer:
                 "appear twice in a model: make another layer (to share weights, give it "
                 "the same Parameter objects)"
             )
-    trainable_changed()
     return child
 
 
@@ -163,8 +162,6 @@ class Sequential(Layer):
 
     input_spec = None  # each child checks its own input and output gradient
 
-    _plan: tuple[Any, int] | None = None
-
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
         self.layers: list[Layer] = []
@@ -221,22 +218,19 @@ class Sequential(Layer):
         """The number of layers at the start of the chain that backward can skip.
 
         The longest start that holds a frozen parameter and no trainable one: nothing in
-        it needs a gradient. Kept until a parameter is made or (un)frozen, or the chain
-        changes.
+        it needs a gradient. Worked out at each backward (while freezing is in use), from
+        the start of the chain up to its first trainable parameter, so that a tied or
+        replaced parameter anywhere is seen at once.
         """
-        key = (trainable_version(), [id(layer) for layer in self.layers])
-        plan = self._plan
-        if plan is None or plan[0] != key:
-            start, frozen = 0, False
-            for i, layer in enumerate(self.layers):
-                params = layer.parameters()
-                if any(p.requires_grad for p in params):
-                    break
-                frozen = frozen or bool(params)
-                if frozen:
-                    start = i + 1
-            plan = self._plan = (key, start)
-        return plan[1]
+        start, frozen = 0, False
+        for i, layer in enumerate(self.layers):
+            params = layer.parameters()
+            if any(p.requires_grad for p in params):
+                break
+            frozen = frozen or bool(params)
+            if frozen:
+                start = i + 1
+        return start
 
     def get_config(self) -> dict[str, Any]:
         """Return ``{"layers": [layer, ...]}``, the children in order."""

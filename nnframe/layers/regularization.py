@@ -217,16 +217,21 @@ class BatchNorm1d(Layer):
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         x_hat, inv_std, batch_statistics = self.saved("x_hat", "inv_std", "batch_statistics")
+        weight, bias = self.weight, self.bias
         if not self.needs_input_grad:  # the parameters' gradients alone: two reductions
             axes = (0, *range(2, grad_y.ndim))
-            self.weight.grad += np.add.reduce(grad_y * x_hat, axis=axes)
-            self.bias.grad += np.add.reduce(grad_y, axis=axes)
+            if weight.requires_grad:  # a frozen parameter gets no gradient, no work
+                weight.grad += np.add.reduce(grad_y * x_hat, axis=axes)
+            if bias.requires_grad:
+                bias.grad += np.add.reduce(grad_y, axis=axes)
             return None
         grad_x, grad_weight, grad_bias = F.batch_norm_grad(
-            x_hat, inv_std, self.weight.value, grad_y, batch_statistics=bool(batch_statistics)
+            x_hat, inv_std, weight.value, grad_y, batch_statistics=bool(batch_statistics)
         )
-        self.weight.grad += grad_weight
-        self.bias.grad += grad_bias
+        if weight.requires_grad:
+            weight.grad += grad_weight
+        if bias.requires_grad:
+            bias.grad += grad_bias
         return grad_x
 
     def __repr__(self) -> str:
