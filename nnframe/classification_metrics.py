@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnframe.checks import array_size, boolean
+from nnframe.checks import array_size, boolean, is_integer
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 
 __all__ = [
@@ -176,7 +176,7 @@ def confusion_matrix(
     true, predicted, columns = _predicted_classes(pred, target, "confusion_matrix", from_logits)
     size = max(columns, 2)
     if num_classes is not None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        if not is_integer(num_classes):  # not a bool, nor numpy's timedelta64
             raise ArgumentTypeError(
                 f"confusion_matrix: num_classes must be an int; got {type(num_classes).__name__}"
             )

@@ -107,3 +107,11 @@ def test_history_keeps_the_objects_it_is_given():
     values, epochs = {"loss": [1.0]}, [0]
     history = History(values, epochs)
     assert history.history is values and history.epoch is epochs
+
+
+def test_confusion_matrix_refuses_a_timedelta_number_of_classes():
+    # numpy's timedelta64 is an integer type to isinstance; found by the fuzz.
+    with pytest.raises(nf.errors.ArgumentTypeError, match="num_classes must be an int"):
+        nf.metrics.confusion_matrix(
+            np.array([0, 1]), np.array([0, 1]), num_classes=np.timedelta64(3, "s")
+        )

@@ -291,7 +291,7 @@ class LayerNorm(Layer):
 
     def __attrs_post_init__(self) -> None:
         shape = self.normalized_shape
-        array_size(shape, self.dtype, "LayerNorm")
+        array_size(shape, self.dtype, "LayerNorm", copies=4)  # weight, bias: values, gradients
         affine = self.elementwise_affine
         self.weight = Parameter(np.ones(shape, dtype=self.dtype)) if affine else None
         with_bias = affine and self.has_bias

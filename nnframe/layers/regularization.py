@@ -181,7 +181,8 @@ class BatchNorm1d(Layer):
     running_var: Buffer = field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        array_size((self.num_features,), self.dtype, "BatchNorm1d")
+        # Weight and bias (each a value and a gradient) and the two running statistics.
+        array_size((self.num_features,), self.dtype, "BatchNorm1d", copies=6)
         self.weight = Parameter(np.ones(self.num_features, dtype=self.dtype))
         self.bias = Parameter(np.zeros(self.num_features, dtype=self.dtype))
         self.running_mean = Buffer(np.zeros(self.num_features, dtype=self.dtype))
