@@ -26,6 +26,7 @@ __all__ = [
     "example_factor",
     "format_weight",
     "options_repr",
+    "per_example",
     "per_output",
     "sample_weights",
     "weight_vector",
@@ -68,15 +69,25 @@ def sample_weights(loss: Loss, sample_weight: object, pred: np.ndarray) -> np.nd
     """
     w = owned_real_array(loss, sample_weight, "sample_weight")
     batch = pred.shape[0]
-    if w.shape == (batch, 1):
-        w = w.reshape(batch)
-    if w.shape != (batch,):
-        raise ShapeError(
-            f"{loss!r}: sample_weight must hold one weight per example, shape ({batch},) for "
-            f"a batch of {batch}; got shape {format_shape(w.shape)}"
-        )
-    _check_weight_values(w, f"{loss!r}: sample_weight", DataError)
+    w = per_example(w, batch, f"{loss!r}", f" for a batch of {batch}")
     return w.astype(pred.dtype, copy=False)
+
+
+def per_example(weights: np.ndarray, n: int, where: str, context: str = "") -> np.ndarray:
+    """Return per-example ``weights`` with shape ``(n,)`` (``(n, 1)`` is reshaped), checked.
+
+    Raises ``ShapeError`` for another shape and ``DataError`` for a NaN, an inf or a
+    negative weight, naming ``where``; ``context`` follows the expected shape.
+    """
+    if weights.shape == (n, 1):
+        weights = weights.reshape(n)
+    if weights.shape != (n,):
+        raise ShapeError(
+            f"{where}: sample_weight must hold one weight per example, shape ({n},)"
+            f"{context}; got shape {format_shape(weights.shape)}"
+        )
+    _check_weight_values(weights, f"{where}: sample_weight", DataError)
+    return weights
 
 
 def example_factor(

@@ -61,17 +61,7 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
     >>> w.grad
     array([0.6, 0.8])
     """
-    value: object = max_norm
-    if not is_real(value):
-        raise ArgumentTypeError(
-            f"clip_grad_norm: max_norm must be a real number; got {type(value).__name__}"
-        )
-    try:
-        limit = float(value)
-    except OverflowError:  # an int beyond the float range: no norm reaches it
-        limit = math.inf
-    if not limit > 0.0:  # also catches NaN
-        raise ArgumentError(f"clip_grad_norm: max_norm must be > 0; got {limit:g}")
+    limit = _positive_limit(max_norm, "clip_grad_norm: max_norm")
     unique = _unique_parameters(parameters, "clip_grad_norm")
     grads = [p.grad for p in unique.values()]
     # Each norm in the gradient's dtype, then combined in Python floats without overflow.
@@ -81,6 +71,19 @@ def clip_grad_norm(parameters: Iterable[Parameter] | Parameter, max_norm: float)
         for g in grads:
             g *= scale
     return total
+
+
+def _positive_limit(value: object, where: str) -> float:
+    """``value`` as a float > 0 (an int beyond floats is inf), or raise naming ``where``."""
+    if not is_real(value):
+        raise ArgumentTypeError(f"{where} must be a real number; got {type(value).__name__}")
+    try:
+        limit = float(value)
+    except OverflowError:  # an int beyond the float range: nothing reaches it
+        limit = math.inf
+    if not limit > 0.0:  # also catches NaN
+        raise ArgumentError(f"{where} must be > 0; got {limit:g}")
+    return limit
 
 
 def _unique_parameters(parameters: object, owner: str) -> dict[int, Parameter]:
@@ -154,17 +157,7 @@ def clip_grad_value(parameters: Iterable[Parameter] | Parameter, clip_value: flo
     >>> w.grad
     array([ 1. , -0.5, -1. ])
     """
-    value: object = clip_value
-    if not is_real(value):
-        raise ArgumentTypeError(
-            f"clip_grad_value: clip_value must be a real number; got {type(value).__name__}"
-        )
-    try:
-        limit = float(value)
-    except OverflowError:  # an int beyond the float range: nothing reaches it
-        limit = math.inf
-    if not limit > 0.0:  # also catches NaN
-        raise ArgumentError(f"clip_grad_value: clip_value must be > 0; got {limit:g}")
+    limit = _positive_limit(clip_value, "clip_grad_value: clip_value")
     unique = _unique_parameters(parameters, "clip_grad_value")
     if math.isinf(limit):
         return

@@ -11,6 +11,7 @@ import numpy as np
 from nnframe.checks import boolean, interval, is_real, positive_int, real_array
 from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 from nnframe.rng import RNGLike, as_generator
+from nnframe.weighting import per_example
 
 __all__ = ["batches"]
 
@@ -56,21 +57,8 @@ def example_weights(weights: object, n: int, where: str) -> np.ndarray:
     They must be finite and ``>= 0`` (``DataError``), one per example (``ShapeError``;
     ``(n, 1)`` is accepted), and not all 0 (``DataError``: nothing would be learnt).
     """
-    w = real_array(weights, f"{where}: sample_weight")
-    if w.shape == (n, 1):
-        w = w.reshape(n)
-    if w.shape != (n,):
-        raise ShapeError(
-            f"{where}: sample_weight must hold one weight per example, shape ({n},); got "
-            f"shape {w.shape}"
-        )
-    w = w.astype(np.float64)
-    if not np.isfinite(w).all():
-        raise DataError(f"{where}: sample_weight must be finite; it contains NaN or inf")
-    if (w < 0).any():
-        raise DataError(
-            f"{where}: sample_weight must be >= 0; got {w.min()} at index {int(np.argmin(w))}"
-        )
+    w = real_array(weights, f"{where}: sample_weight").astype(np.float64)
+    w = per_example(w, n, where)
     if not w.any():
         raise DataError(f"{where}: every sample_weight is 0; nothing would be learnt")
     return w
