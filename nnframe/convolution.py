@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import attrs
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["Geometry", "Work", "conv2d", "conv2d_grad_input", "conv2d_grad_params"]
 
@@ -71,49 +71,89 @@ class Geometry:
         ]
 
 
-def channels_last_padded(x: np.ndarray, geometry: Geometry, work: Work) -> np.ndarray:
-    """Return ``x`` ``(N, C, H, W)`` as a channels-last ``(N, H', W', C)`` array, padded.
+def window_view(
+    xp: np.ndarray, geometry: Geometry, out_hw: tuple[int, int], channels_first: bool
+) -> np.ndarray:
+    """Return every window of the padded input ``xp`` as a strided view (no copy).
 
-    A view when there is no padding and ``x`` is channels-last already or has one
-    channel; otherwise one copy into a work array whose border is zeroed.
+    ``(N, C, Ho, Wo, kh, kw)`` for channels-first ``xp`` ``(N, C, H', W')``, and
+    ``(N, Ho, Wo, kh, kw, C)`` for channels-last ``xp`` ``(N, H', W', C)``.
     """
-    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+    if channels_first:
+        n, c, _, _ = xp.shape
+        bn, bc, bh, bw = xp.strides
+        shape = (n, c, *out_hw, kh, kw)
+        strides = (bn, bc, bh * sh, bw * sw, bh * dh, bw * dw)
+    else:
+        n, _, _, c = xp.shape
+        bn, bh, bw, bc = xp.strides
+        shape = (n, *out_hw, kh, kw, c)
+        strides = (bn, bh * sh, bw * sw, bh * dh, bw * dw, bc)
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def padded(x: np.ndarray, geometry: Geometry, channels_first: bool, work: Work) -> np.ndarray:
+    """Return ``x`` ``(N, C, H, W)`` padded, channels-first or channels-last as asked.
+
+    A view of ``x`` when there is no padding; otherwise a copy into a work array, whose
+    border is zero from its allocation and never written.
+    """
     top, bottom, left, right = geometry.padding
+    n, c, h, w = x.shape
+    if channels_first:
+        if not any(geometry.padding):
+            return x
+        xp = work("padded channels-first", (n, c, top + h + bottom, left + w + right), x.dtype)
+        xp[:, :, top : top + h, left : left + w] = x
+        return xp
     nhwc = x.transpose(0, 2, 3, 1)
-    if not any(geometry.padding) and (c == 1 or nhwc.flags.c_contiguous):
+    if not any(geometry.padding):
         return nhwc
-    padded = work("padded", (n, top + h + bottom, left + w + right, c), x.dtype)
-    padded[:, :top] = 0
-    padded[:, top + h :] = 0
-    padded[:, top : top + h, :left] = 0
-    padded[:, top : top + h, left + w :] = 0
-    padded[:, top : top + h, left : left + w] = nhwc
-    return padded
+    xp = work("padded channels-last", (n, top + h + bottom, left + w + right, c), x.dtype)
+    xp[:, top : top + h, left : left + w] = nhwc
+    return xp
 
 
 def im2col(
-    xp: np.ndarray, geometry: Geometry, out_hw: tuple[int, int], bias: bool, work: Work
-) -> np.ndarray:
-    """Copy every window of the channels-last padded input ``xp`` into a row of ``cols``.
+    x: np.ndarray, geometry: Geometry, out_hw: tuple[int, int], bias: bool, work: Work
+) -> tuple[np.ndarray, bool]:
+    """Copy every window of ``x`` ``(N, C, H, W)`` into a row of the matrix ``cols``.
 
-    Returns ``cols`` of shape ``(N * Ho * Wo, K + bias)`` with ``K = kh * kw * C`` in
-    (kh, kw, C) order and, when ``bias``, a last column of ones.
+    Returns ``cols`` of shape ``(N * Ho * Wo, K + bias)`` with, when ``bias``, a last
+    column of ones, and whether its ``K = C * kh * kw`` columns are in channels-first
+    (C, kh, kw) order or channels-last (kh, kw, C) order. A channels-first input (one
+    channel, or NCHW memory: a model's first layer) is copied channels-first into the
+    transpose of ``cols``, in runs along the output's width; a channels-last input
+    (another convolution's output) in runs of ``kw * C``. Either way the copy reads
+    memory in order.
     """
-    n, _, _, c = xp.shape
-    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+    n, c, _, _ = x.shape
+    kh, kw = geometry.kernel
     ho, wo = out_hw
-    k = kh * kw * c
-    reach = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    windows = sliding_window_view(xp, reach, axis=(1, 2))  # (N, H', W', C, rh, rw)
-    windows = windows[:, : sh * (ho - 1) + 1 : sh, : sw * (wo - 1) + 1 : sw, :, ::dh, ::dw]
-    cols = work("cols", (n * ho * wo, k + bias), xp.dtype)
-    np.copyto(
-        np.reshape(cols[:, :k], (n, ho, wo, kh, kw, c), copy=False),
-        windows.transpose(0, 1, 2, 4, 5, 3),
+    k = c * kh * kw
+    channels_first = c == 1 or x.strides[1] > x.strides[3]
+    windows = window_view(
+        padded(x, geometry, channels_first, work), geometry, out_hw, channels_first
     )
+    if channels_first:
+        cols_t = work("cols", (k + bias, n * ho * wo), x.dtype)
+        np.copyto(
+            np.reshape(cols_t[:k], (c, kh, kw, n, ho, wo), copy=False),
+            windows.transpose(1, 4, 5, 0, 2, 3),
+        )
+        cols = cols_t.T
+    else:
+        cols = work("cols", (n * ho * wo, k + bias), x.dtype)
+        np.copyto(np.reshape(cols[:, :k], (n, ho, wo, kh, kw, c), copy=False), windows)
     if bias:
         cols[:, k] = 1
-    return cols
+    return cols, channels_first
+
+
+def weight_rows(weight: np.ndarray, channels_first: bool) -> np.ndarray:
+    """Return ``weight`` ``(O, C, kh, kw)`` as the view ``(C, kh, kw, O)`` or ``(kh, kw, C, O)``."""
+    return weight.transpose(1, 2, 3, 0) if channels_first else weight.transpose(2, 3, 1, 0)
 
 
 def conv2d(
@@ -122,30 +162,30 @@ def conv2d(
     bias: np.ndarray | None,
     geometry: Geometry,
     work: Work,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, tuple[np.ndarray, bool]]:
     """Convolve ``x`` ``(N, C, H, W)`` with ``weight`` ``(O, C, kh, kw)`` and add ``bias``.
 
     Returns
     -------
     y : ndarray of shape (N, O, Ho, Wo)
         A fresh array, channels-last in memory (a transposed view).
-    cols : ndarray of shape (N * Ho * Wo, K + 1) or (N * Ho * Wo, K)
-        The im2col matrix, a work array: what :func:`conv2d_grad_params` needs.
+    cols : (ndarray, bool)
+        The im2col matrix (a work array) and its column order: what
+        :func:`conv2d_grad_params` needs.
     """
     n, _, h, w = x.shape
     out, c, kh, kw = weight.shape
-    k = kh * kw * c
+    k = c * kh * kw
     ho, wo = geometry.output_shape(h, w)
-    cols = im2col(
-        channels_last_padded(x, geometry, work), geometry, (ho, wo), bias is not None, work
-    )
+    cols, channels_first = im2col(x, geometry, (ho, wo), bias is not None, work)
     weights = work("weights", (cols.shape[1], out), x.dtype)
-    np.copyto(np.reshape(weights[:k], (kh, kw, c, out), copy=False), weight.transpose(2, 3, 1, 0))
+    rows = weight_rows(weight, channels_first)
+    np.copyto(np.reshape(weights[:k], rows.shape, copy=False), rows)
     if bias is not None:
         weights[k] = bias
     y = np.empty((n, ho, wo, out), dtype=x.dtype)
     np.dot(cols, weights, out=y.reshape(n * ho * wo, out))
-    return y.transpose(0, 3, 1, 2), cols
+    return y.transpose(0, 3, 1, 2), (cols, channels_first)
 
 
 def rows_of(grad_y: np.ndarray) -> np.ndarray:
@@ -155,19 +195,26 @@ def rows_of(grad_y: np.ndarray) -> np.ndarray:
 
 
 def conv2d_grad_params(
-    cols: np.ndarray, grad_rows: np.ndarray, weight_shape: tuple[int, ...], work: Work
+    cols: tuple[np.ndarray, bool],
+    grad_rows: np.ndarray,
+    weight_shape: tuple[int, ...],
+    work: Work,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Return the weight gradient ``(O, C, kh, kw)`` and the bias gradient ``(O,)`` or None.
 
     Both are views of one work array, ``cols.T @ grad_rows``: add them where they belong
     before the next call.
     """
+    matrix, channels_first = cols
     out, c, kh, kw = weight_shape
-    k = kh * kw * c
-    stacked = work("grad_weights", (cols.shape[1], out), cols.dtype)
-    np.dot(cols.T, grad_rows, out=stacked)
-    grad_weight = np.reshape(stacked[:k], (kh, kw, c, out), copy=False).transpose(3, 2, 0, 1)
-    return grad_weight, (stacked[k] if cols.shape[1] > k else None)
+    k = c * kh * kw
+    stacked = work("grad_weights", (matrix.shape[1], out), matrix.dtype)
+    np.dot(matrix.T, grad_rows, out=stacked)
+    if channels_first:
+        grad_weight = np.reshape(stacked[:k], (c, kh, kw, out), copy=False).transpose(3, 0, 1, 2)
+    else:
+        grad_weight = np.reshape(stacked[:k], (kh, kw, c, out), copy=False).transpose(3, 2, 0, 1)
+    return grad_weight, (stacked[k] if matrix.shape[1] > k else None)
 
 
 def conv2d_grad_input(

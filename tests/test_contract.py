@@ -41,6 +41,9 @@ LAYERS = [
     ("BatchNorm1d", build("BatchNorm1d", 3), None),  # batch-dependent
     ("Embedding", build("Embedding", 10, 4, rng=0), None),  # integer indices in, no input grad
     ("LayerNorm", build("LayerNorm", (2, 3)), (2, 3)),  # two normalised axes: shape given
+    ("Conv2d", build("Conv2d", 2, 3, 3, padding=1, rng=0), (2, 4, 5)),  # images: shape given
+    ("Conv2d-strided-grouped", build("Conv2d", 4, 2, 2, stride=2, groups=2, rng=1), (4, 5, 4)),
+    ("Conv1d", build("Conv1d", 2, 3, 3, padding="same", dilation=2, rng=2), (2, 6)),
     (
         "Sequential",
         lambda: nf.Sequential(nf.Linear(3, 4, rng=0), nf.ReLU(), nf.Linear(4, 2, rng=1), nf.Tanh()),

@@ -230,14 +230,16 @@ class Layer(Cached, Hooks):
     def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """Return this layer's work array ``name``, reused while shape and dtype stay the same.
 
-        For results that never leave the layer; never return it or cache it.
+        For results that never leave the layer; never return it. A new array is all
+        zeros (a padded copy can leave its border alone); a reused one holds what was
+        last written to it.
         """
         arrays = self._scratch
         if arrays is None:
             arrays = self._scratch = {}
         array = arrays.get(name)
         if array is None or array.shape != shape or array.dtype != dtype:
-            array = arrays[name] = np.empty(shape, dtype=dtype)
+            array = arrays[name] = np.zeros(shape, dtype=dtype)
         return array
 
     def has_cache(self) -> bool:

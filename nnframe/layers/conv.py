@@ -203,7 +203,8 @@ class Convolution(Layer):
             group_weight = weight[group]
             if want_params:
                 dw, db = conv2d_grad_params(cols, group_rows, group_weight.shape, work)
-                self._add_grad(self.weight, grad_weight, group, dw)
+                if self.weight.requires_grad:
+                    self._add_grad(self.weight, grad_weight, group, dw)
                 if db is not None and self.bias is not None and self.bias.requires_grad:
                     self._add_grad(self.bias, grad_bias, group, db)
             if self.needs_input_grad:
