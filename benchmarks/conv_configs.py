@@ -218,11 +218,9 @@ def gemm_products(config: ConvConfig) -> list[Product]:
     out)``, ``(in, B) @ (B, out)``, ``(B, out) @ (out, in)``.
     """
     products = []
-    shape: tuple[int, ...] = config.input_shape
     b = config.batch
     first = True
-    for i, spec in enumerate(config.layers):
-        out = layer_shapes(config)[i]
+    for i, (spec, out) in enumerate(zip(config.layers, layer_shapes(config), strict=True)):
         if spec[0] == "conv":
             _, cin, cout, k, _ = spec
             m, kk = b * out[1] * out[2], cin * k * k
@@ -238,7 +236,7 @@ def gemm_products(config: ConvConfig) -> list[Product]:
             if not first:
                 products += [Product(f"linear{i} input grad", b, n_out, n_in)]
             first = False
-        shape = out
+
     return products
 
 

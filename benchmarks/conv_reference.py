@@ -205,7 +205,9 @@ class NumpyConvNet:
         dense = kinds[3 * n_conv + 1 :]
         expected = ["conv", "relu", "pool"] * n_conv + ["flatten"]
         if kinds[: 3 * n_conv + 1] != expected or dense[::2] != ["linear"] * (len(dense) // 2 + 1):
-            raise ValueError(f"the reference takes [conv, relu, pool]*, flatten, linear...: {kinds}")
+            raise ValueError(
+                f"the reference takes [conv, relu, pool]*, flatten, linear...: {kinds}"
+            )
         if any(spec[1] != 2 for spec in layers if spec[0] == "pool"):
             raise ValueError("the reference pools 2x2 only")
         dtype = params[0][0].dtype
@@ -223,7 +225,9 @@ class NumpyConvNet:
         self.pooled = np.empty(self.pooled_shape, dtype)
         features = hw[0] * hw[1] * last.cout
         if linear_specs[0][1] != features:
-            raise ValueError(f"flatten gives {features} features, linear takes {linear_specs[0][1]}")
+            raise ValueError(
+                f"flatten gives {features} features, linear takes {linear_specs[0][1]}"
+            )
         # Flattened features in (C, H, W) order, then a ones column for the bias.
         self.flat = np.empty((batch, features + 1), dtype)
         self.flat[:, features] = 1
@@ -251,7 +255,9 @@ class NumpyConvNet:
             offset += size
         for conv, matrix, (w, b) in zip(self.convs, self.matrices, params, strict=False):
             conv.set_weights(matrix, w, b)
-        for matrix, (w, b) in zip(self.matrices[len(self.convs) :], params[len(self.convs) :], strict=True):
+        for matrix, (w, b) in zip(
+            self.matrices[len(self.convs) :], params[len(self.convs) :], strict=True
+        ):
             matrix[:-1] = w.T
             matrix[-1] = b
         self.rows = np.arange(batch)

@@ -29,6 +29,7 @@ CONV_RATIOS = (
     ("nnframe", "torch"),
     ("nnframe", "numpy"),
     ("numpy", "torch"),
+    ("trainer", "numpy"),
     ("trainer", "nnframe"),
 )
 
@@ -73,16 +74,12 @@ def summarize_conv(data: dict[str, Any]) -> dict[str, Any]:
                     "gemm_fraction": gemm / step["median"] if gemm else None,
                     "minor_faults_per_step": _median([r["minor_faults_per_step"] for r in mine]),
                     "step_extra_mib": extra,
-                    "extra_over_bound": (
-                        None if extra is None else extra * 2**20 / bound["total"]
-                    ),
+                    "extra_over_bound": (None if extra is None else extra * 2**20 / bound["total"]),
                     "drift": _median([r.get("drift") for r in mine]),
                     "other_load": _median([r.get("other_load") for r in mine]),
                 }
             ratios = {
-                f"{a}/{b}": _spread(
-                    [t[a] / t[b] for t in by_round.values() if a in t and b in t]
-                )
+                f"{a}/{b}": _spread([t[a] / t[b] for t in by_round.values() if a in t and b in t])
                 for a, b in CONV_RATIOS
             }
             entries[config.id] = {
@@ -102,7 +99,9 @@ def summarize_conv(data: dict[str, Any]) -> dict[str, Any]:
             "configs": entries,
             "reference_traps": [cid for cid, e in entries.items() if e["reference_slower_than"]],
             "errors": [
-                f"{r['config']} {r['contender']}: {r['error']}" for r in run["steps"] if "error" in r
+                f"{r['config']} {r['contender']}: {r['error']}"
+                for r in run["steps"]
+                if "error" in r
             ],
         }
     return summary
@@ -161,7 +160,7 @@ def render_conv_setting(data: dict[str, Any], threads: str) -> list[str]:
         if entry["reference_slower_than"]:
             flags.append(f"numpy slower than {', '.join(entry['reference_slower_than'])}")
         flags += [f"{n} drifted" for n in entry["drifting"]]
-        rows.append(row + [", ".join(flags) or "-"])
+        rows.append([*row, ", ".join(flags) or "-"])
     lines += _table(header, rows)
     lines += [
         "",
@@ -186,9 +185,7 @@ def render_conv_setting(data: dict[str, Any], threads: str) -> list[str]:
             "n/a" if c is None or c["gemm_fraction"] is None else f"{100 * c['gemm_fraction']:.0f}%"
             for c in entry["contenders"].values()
         ]
-        row += [
-            _fmt(c and c["minor_faults_per_step"], ".1f") for c in entry["contenders"].values()
-        ]
+        row += [_fmt(c and c["minor_faults_per_step"], ".1f") for c in entry["contenders"].values()]
         rows.append(row)
     lines += [f"### GEMM fraction and page faults ({label})", ""]
     lines += _table(header, rows)

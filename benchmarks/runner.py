@@ -326,7 +326,10 @@ def run_conv_setting(
                 line.append(f"{contender} {_format_time(result, args)}")
                 if "error" in result:
                     _log(f"  {config.id} {contender}: {result['error']}")
-            _log(f"  [{threads} thread(s)] round {round_index + 1} {config.id:<26} " + "  ".join(line))
+            _log(
+                f"  [{threads} thread(s)] round {round_index + 1} {config.id:<26} "
+                + "  ".join(line)
+            )
     return {"threads": threads, "probe": probe, "gemm": gemm, "steps": steps}
 
 
