@@ -167,7 +167,7 @@ class _Pool(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         image = self._as_2d(x)
-        kernel, stride, padding = self._pairs()
+        kernel, stride, _ = self._pairs()
         check_window_fits(repr(self), x.shape[2:], self.kernel_size, self.padding)
         order = _memory_order(image)
         views = _offset_views(self._padded(image, order), kernel, stride)
@@ -200,7 +200,10 @@ class _Pool(Layer):
             target.fill(0.0)
         else:
             target = _fresh(padded_shape, grad.dtype, order)
-            covered = simple and h % kernel[0] == 0 and w % kernel[1] == 0
+            covered = simple and all(
+                output_size(size, k, k, 0) * k == size
+                for size, k in zip((h, w), kernel, strict=True)
+            )
             if not covered:  # overlapping windows add up; cropped edges get nothing
                 target.fill(0.0)
         views = _offset_views(target, kernel, stride, writeable=True)
