@@ -333,6 +333,15 @@ class MaxPool1d(_Pool):
 
     As :class:`MaxPool2d` along one axis; sizes are ints (or 1-tuples).
 
+    Parameters
+    ----------
+    kernel_size : int
+        Window length.
+    stride : int, optional
+        Step between windows; defaults to ``kernel_size``.
+    padding : int, default 0
+        Implicit -inf on each side; at most half the kernel (PyTorch's rule).
+
     Examples
     --------
     >>> import numpy as np, nnframe as nf
@@ -353,6 +362,15 @@ class AvgPool1d(_Pool):
     """1-d average pooling over ``(batch, channels, length)`` sequences.
 
     As :class:`AvgPool2d` along one axis (padded zeros count in the mean).
+
+    Parameters
+    ----------
+    kernel_size : int
+        Window length.
+    stride : int, optional
+        Step between windows; defaults to ``kernel_size``.
+    padding : int, default 0
+        Implicit zeros on each side; at most half the kernel (PyTorch's rule).
 
     Examples
     --------
