@@ -39,6 +39,7 @@ LAYERS = [
     ("Flatten", build("Flatten"), (2, 3, 2)),
     ("Dropout", build("Dropout", 0.3, rng=0), None),  # stochastic: masks replayed
     ("BatchNorm1d", build("BatchNorm1d", 3), None),  # batch-dependent
+    ("BatchNorm2d", build("BatchNorm2d", 2), (2, 3, 2)),  # images: (batch, 2, 3, 2)
     ("Embedding", build("Embedding", 10, 4, rng=0), None),  # integer indices in, no input grad
     ("LayerNorm", build("LayerNorm", (2, 3)), (2, 3)),  # two normalised axes: shape given
     (

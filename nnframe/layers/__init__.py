@@ -17,13 +17,14 @@ from nnframe.layers.embedding import Embedding
 from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
 from nnframe.layers.normalization import LayerNorm
-from nnframe.layers.regularization import BatchNorm1d, Dropout
+from nnframe.layers.regularization import BatchNorm1d, BatchNorm2d, Dropout
 from nnframe.layers.reshape import Flatten
 from nnframe.layers.spec import InputSpec
 from nnframe.layers.summary import Summary
 
 __all__ = [
     "BatchNorm1d",
+    "BatchNorm2d",
     "Concat",
     "Dropout",
     "ELU",
