@@ -1,4 +1,4 @@
-"""Layer classes: the base Layer, Linear, activations, reshaping, regularisation, containers."""
+"""Layer classes: Layer, Linear, convolutions, activations, regularisation, containers."""
 
 from nnframe.layers.activations import (
     ELU,
@@ -13,6 +13,7 @@ from nnframe.layers.activations import (
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.branches import Concat, Residual
 from nnframe.layers.containers import Sequential
+from nnframe.layers.conv import Conv1d, Conv2d
 from nnframe.layers.embedding import Embedding
 from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
@@ -26,6 +27,8 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Concat",
+    "Conv1d",
+    "Conv2d",
     "Dropout",
     "ELU",
     "Embedding",
