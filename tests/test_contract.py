@@ -44,6 +44,7 @@ LAYERS = [
     ("GlobalAvgPool2d", build("GlobalAvgPool2d"), (2, 3, 3)),
     ("Dropout", build("Dropout", 0.3, rng=0), None),  # stochastic: masks replayed
     ("BatchNorm1d", build("BatchNorm1d", 3), None),  # batch-dependent
+    ("BatchNorm2d", build("BatchNorm2d", 2), (2, 3, 2)),  # images: (batch, 2, 3, 2)
     ("Embedding", build("Embedding", 10, 4, rng=0), None),  # integer indices in, no input grad
     ("LayerNorm", build("LayerNorm", (2, 3)), (2, 3)),  # two normalised axes: shape given
     ("Conv2d", build("Conv2d", 2, 3, 3, padding=1, rng=0), (2, 4, 5)),  # images: shape given

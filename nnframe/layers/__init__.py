@@ -19,7 +19,7 @@ from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
 from nnframe.layers.normalization import LayerNorm
 from nnframe.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
-from nnframe.layers.regularization import BatchNorm1d, Dropout
+from nnframe.layers.regularization import BatchNorm1d, BatchNorm2d, Dropout
 from nnframe.layers.reshape import Flatten
 from nnframe.layers.spec import InputSpec
 from nnframe.layers.summary import Summary
@@ -28,6 +28,7 @@ __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "BatchNorm1d",
+    "BatchNorm2d",
     "Concat",
     "Conv1d",
     "Conv2d",
