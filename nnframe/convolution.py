@@ -15,8 +15,9 @@ The whole convolution, forward and backward, for one group of channels:
 
 Work arrays come from a ``work(name, shape, dtype)`` callable (a layer's
 :meth:`~nnframe.Layer.scratch`), so a training step reuses them instead of allocating;
-arrays returned to the caller are fresh. The layer classes are in
-:mod:`nnframe.layers.conv`.
+arrays returned to the caller come from ``result`` (a layer's
+:meth:`~nnframe.Layer.result_array`: memory nobody else holds any more, else new).
+The layer classes are in :mod:`nnframe.layers.conv`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ __all__ = ["Geometry", "Work", "conv2d", "conv2d_grad_input", "conv2d_grad_param
 
 #: ``work(name, shape, dtype)`` returns a work array (uninitialised) that may be reused.
 Work = Callable[[str, tuple[int, ...], np.dtype], np.ndarray]
+
+
+def new_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The default source of returned arrays: a new uninitialised one each time."""
+    return np.empty(shape, dtype=dtype)
 
 
 @attrs.frozen
@@ -173,6 +179,7 @@ def conv2d(
     bias: np.ndarray | None,
     geometry: Geometry,
     work: Work,
+    result: Work = new_array,
 ) -> tuple[np.ndarray, tuple[np.ndarray, bool]]:
     """Convolve ``x`` ``(N, C, H, W)`` with ``weight`` ``(O, C, kh, kw)`` and add ``bias``.
 
@@ -194,7 +201,7 @@ def conv2d(
     np.copyto(np.reshape(weights[:k], rows.shape, copy=False), rows)
     if bias is not None:
         weights[k] = bias
-    y = np.empty((n, ho, wo, out), dtype=x.dtype)
+    y = result("y", (n, ho, wo, out), x.dtype)
     np.dot(cols, weights, out=y.reshape(n * ho * wo, out))
     return y.transpose(0, 3, 1, 2), (cols, channels_first)
 
@@ -234,6 +241,7 @@ def conv2d_grad_input(
     input_shape: tuple[int, ...],
     geometry: Geometry,
     work: Work,
+    result: Work = new_array,
 ) -> np.ndarray:
     """Return the gradient with respect to the input ``(N, C, H, W)``, channels-last in memory."""
     n, c, h, w = input_shape
@@ -244,7 +252,8 @@ def conv2d_grad_input(
     np.copyto(np.reshape(per_offset, (kh, kw, out, c), copy=False), weight.transpose(2, 3, 0, 1))
     patches = work("patches", (kh * kw, n * ho * wo, c), weight.dtype)
     np.matmul(grad_rows, per_offset, out=patches)
-    grad_padded = np.zeros((n, top + h + bottom, left + w + right, c), dtype=weight.dtype)
+    grad_padded = result("grad_x", (n, top + h + bottom, left + w + right, c), weight.dtype)
+    grad_padded.fill(0)
     per_patch = patches.reshape(kh * kw, n, ho, wo, c)
     for index, part in kernel_offsets(geometry, (ho, wo)):
         grad_padded[part] += per_patch[index]

@@ -11,6 +11,7 @@ from nnframe import functional as F
 from nnframe.checks import format_shape, is_integer, real, real_array
 from nnframe.errors import ArgumentTypeError, ShapeError
 from nnframe.layers.base import Layer, layer
+from nnframe.layers.geometry import memory_order
 from nnframe.layers.registry import register
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
@@ -33,7 +34,7 @@ class ReLU(Layer):
     kinks: ClassVar[tuple[float, ...]] = (0.0,)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y = F.relu(x)
+        y = F.relu(x, out=self.result_array("y", x.shape, x.dtype, memory_order(x)))
         self.save_for_backward(y=y)
         return y
 
@@ -41,7 +42,8 @@ class ReLU(Layer):
         y = self.saved("y")
         # Multiplying by the mask is many times faster than masked assignment, and a mask
         # of the gradient's dtype multiplies faster than a boolean one.
-        grad = np.greater(y, 0).astype(grad_y.dtype)
+        grad = self.result_array("grad_x", y.shape, grad_y.dtype, memory_order(y))
+        np.greater(y, 0, out=grad)
         grad *= grad_y
         return grad
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -31,6 +32,7 @@ _BASE_ATTRIBUTES = frozenset(
         "needs_input_grad",
         "_cache",
         "_scratch",
+        "_results",
         "_output",
         "_forward_hooks",
         "_backward_hooks",
@@ -39,7 +41,8 @@ _BASE_ATTRIBUTES = frozenset(
 )
 # Not copied by clone() and deepcopy: hooks belong to the layer they were registered on,
 # and the outputs a layer's forward passes replaced (weak references) to that layer.
-_NOT_COPIED = frozenset({"_forward_hooks", "_backward_hooks", "_replaced"})
+_NOT_COPIED = frozenset({"_forward_hooks", "_backward_hooks", "_replaced", "_scratch", "_results"})
+
 
 def layer(cls: type[T]) -> type[T]:
     """Declare a layer class with attrs: ``attrs.define(eq=False)``.
@@ -155,6 +158,7 @@ class Layer(Cached, Hooks):
     training: bool = True
     needs_input_grad: bool = True
     _scratch: dict[str, np.ndarray] | None = None
+    _results: dict[tuple[str, tuple[int, ...] | None], np.ndarray] | None = None
     _output: Any = None
     _replaced: tuple[Any, ...] | None = None
 
@@ -246,6 +250,49 @@ class Layer(Cached, Hooks):
         if array is None or array.shape != shape or array.dtype != dtype:
             array = arrays[name] = np.zeros(shape, dtype=dtype)
         return array
+
+    def result_array(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        order: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
+        """Return an uninitialised array for a result that leaves the layer (an output).
+
+        It is this layer's previous ``name`` array when nothing outside the layer holds
+        it, or a view of it, any more (a training step: the layer after it released its
+        cache at backward), else a new one. So a step reuses memory that is warm in the
+        cache and mapped, as a hand-written loop with preallocated buffers does, while
+        every array a caller still holds stays its own.
+
+        Parameters
+        ----------
+        name : str
+            Which of the layer's results.
+        shape, dtype
+            Of the array returned.
+        order : tuple of int, optional
+            The axes from the outermost to the innermost in memory (``(0, 2, 3, 1)`` for
+            channels-last images); C order by default. See
+            :func:`nnframe.layers.geometry.memory_order`.
+        """
+        arrays = self._results
+        if arrays is None:
+            arrays = self._results = {}
+        key = (name, order)
+        held = arrays.get(key)
+        stored = shape if order is None else tuple(shape[axis] for axis in order)
+        # Three references: the dictionary, ``held`` and getrefcount's argument. A view
+        # of the array refers to it too, as its base.
+        if (
+            held is None
+            or held.shape != stored
+            or held.dtype != dtype
+            or (sys.getrefcount(held) != 3)
+        ):
+            held = arrays[key] = np.empty(stored, dtype=dtype)
+        return held if order is None else held.transpose(np.argsort(order))
 
     def has_cache(self) -> bool:
         """Return whether this layer or a sub-layer holds a cache from ``forward``."""
@@ -429,9 +476,7 @@ class Layer(Cached, Hooks):
                 f"arrays; got {type(state).__name__}"
             )
         strict = boolean(strict, f"{type(self).__name__}.load_state_dict: strict")
-        own = {
-            name: obj for name, obj in self.walk() if isinstance(obj, Parameter | Buffer)
-        }
+        own = {name: obj for name, obj in self.walk() if isinstance(obj, Parameter | Buffer)}
         arrays, problems = matching_arrays(
             state, {name: obj.value for name, obj in own.items()}, strict, "in the model"
         )

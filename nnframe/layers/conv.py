@@ -15,6 +15,7 @@ from nnframe.convolution import (
     conv2d,
     conv2d_grad_input,
     conv2d_grad_params,
+    new_array,
     rows_of,
 )
 from nnframe.errors import ArgumentError, ShapeError
@@ -163,7 +164,7 @@ class Convolution(Layer):
         weight = self.weight.value.reshape(self.out_channels, -1, *geometry.kernel)
         bias = None if self.bias is None else self.bias.value
         if self.groups == 1:
-            y, cols = conv2d(x, weight, bias, geometry, self.work_arrays())
+            y, cols = conv2d(x, weight, bias, geometry, self.work_arrays(), self.result_array)
             self.save_for_backward(cols=(cols,), shape=x.shape, geometry=geometry)
             return self.from_2d(y)
         ins, outs = self.in_channels // self.groups, self.out_channels // self.groups
@@ -209,7 +210,14 @@ class Convolution(Layer):
                     self._add_grad(self.bias, grad_bias, group, db)
             if self.needs_input_grad:
                 grads_x.append(
-                    conv2d_grad_input(group_rows, group_weight, (n, ins, h, w), geometry, work)
+                    conv2d_grad_input(
+                        group_rows,
+                        group_weight,
+                        (n, ins, h, w),
+                        geometry,
+                        work,
+                        self.result_array if self.groups == 1 else new_array,
+                    )
                 )
         if not self.needs_input_grad:
             return None

@@ -1,11 +1,19 @@
-"""Window geometry shared by convolution and pooling: sizes per spatial axis, output sizes."""
+"""Window geometry shared by convolution and pooling: sizes per axis, output sizes, layout."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from nnframe.checks import Check, non_negative_int, positive_int
 from nnframe.errors import ArgumentTypeError, ShapeError
 
-__all__ = ["check_window_fits", "non_negative_per_axis", "output_size", "per_axis"]
+__all__ = [
+    "check_window_fits",
+    "is_channels_last",
+    "non_negative_per_axis",
+    "output_size",
+    "per_axis",
+]
 
 
 def per_axis(
@@ -89,3 +97,43 @@ def check_window_fits(
             f"{where}: the kernel {kernel}{dilated} does not fit in the input's spatial "
             f"size {spatial} padded by {padding} (that is {padded})"
         )
+
+
+def is_channels_last(x: np.ndarray) -> bool:
+    """Return whether ``x`` ``(batch, channels, ...)`` is laid out channels-last in memory.
+
+    True when moving the channel axis last gives a C-contiguous array and there is more
+    than one channel and more than one position (otherwise both layouts are the same).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> nhwc = np.zeros((2, 5, 5, 3))
+    >>> is_channels_last(nhwc.transpose(0, 3, 1, 2)), is_channels_last(np.zeros((2, 3, 5, 5)))
+    (True, False)
+    """
+    return (
+        x.ndim >= 3
+        and x.shape[1] > 1
+        and x[0, 0].size > 1
+        and np.moveaxis(x, 1, -1).flags.c_contiguous
+    )
+
+
+def memory_order(x: np.ndarray) -> tuple[int, ...] | None:
+    """Return ``x``'s axes from the outermost to the innermost in memory; None for C order.
+
+    What :meth:`nnframe.Layer.result_array` takes to lay a result out like ``x``, so
+    that elementwise work on the two runs through memory in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> memory_order(np.zeros((2, 5, 5, 3)).transpose(0, 3, 1, 2))
+    (0, 2, 3, 1)
+    >>> memory_order(np.zeros((2, 3))) is None
+    True
+    """
+    if x.flags.c_contiguous:
+        return None
+    return tuple(sorted(range(x.ndim), key=lambda axis: -x.strides[axis]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -39,6 +39,11 @@ def _memory_order(x: np.ndarray) -> tuple[int, ...]:
     return tuple(sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis])))
 
 
+def _layout(order: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``order`` as :meth:`Layer.result_array` takes it: None for C order."""
+    return None if order == tuple(range(len(order))) else order
+
+
 def _permuted(buffer: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
     """View ``buffer``, laid out in ``order`` (axes permuted), in the logical axis order."""
     return buffer.transpose(np.argsort(order))
@@ -60,52 +65,72 @@ def _offset_views(
     View ``k = i * kw + j`` holds ``x[..., i + sh * oh, j + sw * ow]`` for every output
     position ``(oh, ow)``: pooling is an elementwise reduction over these views, and its
     backward a write (or an add, where windows overlap) into the same views of ``dx``.
+    Windows that tile the input are cut out by a reshape, which is cheaper than
+    ``sliding_window_view``.
     """
+    (kh, kw), (sh, sw) = kernel, stride
+    if kernel == stride:
+        n, c, h, w = x.shape
+        tiles = np.reshape(
+            x[:, :, : h - h % kh, : w - w % kw], (n, c, h // kh, kh, w // kw, kw), copy=False
+        )
+        return [tiles[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
     windows = sliding_window_view(x, kernel, axis=(2, 3), writeable=writeable)
-    windows = windows[:, :, :: stride[0], :: stride[1]]
-    return [windows[..., i, j] for i in range(kernel[0]) for j in range(kernel[1])]
+    windows = windows[:, :, ::sh, ::sw]
+    return [windows[..., i, j] for i in range(kh) for j in range(kw)]
 
 
-def _max_forward(views: list[np.ndarray], record: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+def _max_forward(
+    views: list[np.ndarray], record: bool, allocate: Callable[[str], np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """The elementwise maximum of ``views`` and, when ``record``, the winner masks.
 
-    ``masks[k - 1]`` is True where view ``k`` is strictly greater than every earlier
-    view: the window's maximum is the last view whose mask is True (view 0 when none
-    is), so a tie goes to the earliest element in row-major window order, as PyTorch's.
+    ``masks[k - 1]`` is 1 where view ``k`` is strictly greater than every earlier view
+    and 0 elsewhere: the window's maximum is the last view whose mask is 1 (view 0 when
+    none is), so a tie goes to the earliest element in row-major window order, as
+    PyTorch's. Masks hold the output's dtype, as multiplying by them is faster than by
+    booleans. ``allocate(name)`` gives an output-shaped array.
     """
     masks: list[np.ndarray] = []
+    y = allocate("y")
     if len(views) == 1:
-        return views[0].copy(order="K"), masks
+        np.copyto(y, views[0])
+        return y, masks
     if record:
-        masks.append(np.greater(views[1], views[0]))
-    y = np.maximum(views[0], views[1])
-    for view in views[2:]:
+        masks.append(np.greater(views[1], views[0], out=allocate("mask1")))
+    np.maximum(views[0], views[1], out=y)
+    for k, view in enumerate(views[2:], start=2):
         if record:
-            masks.append(np.greater(view, y))
+            masks.append(np.greater(view, y, out=allocate(f"mask{k}")))
         np.maximum(y, view, out=y)
     return y, masks
 
 
 def _max_backward(
-    grad_y: np.ndarray, masks: list[np.ndarray], targets: list[np.ndarray], add: bool,
-    work: np.ndarray,
+    grad_y: np.ndarray,
+    masks: list[np.ndarray],
+    targets: list[np.ndarray],
+    add: bool,
+    share: np.ndarray,
+    rest: np.ndarray,
 ) -> None:
     """Route ``grad_y`` to each window's winner, writing (or adding) into ``targets``.
 
     Going from the last view to the first, view ``k`` takes what is left where its mask
-    is True; view 0 takes the rest. Every element of ``grad_y`` lands exactly once.
+    is 1; view 0 takes the rest. Every element of ``grad_y`` lands exactly once.
+    ``share`` and ``rest`` are output-shaped work arrays.
     """
-    rest = grad_y
+    left = grad_y
     for k in range(len(masks), 0, -1):
-        share = work if add else targets[k]
-        np.multiply(rest, masks[k - 1], out=share)
+        taken = share if add else targets[k]
+        np.multiply(left, masks[k - 1], out=taken)
         if add:
-            targets[k] += share
-        rest = np.subtract(rest, share, out=None if rest is grad_y else rest)
+            targets[k] += taken
+        left = np.subtract(left, taken, out=rest)
     if add:
-        targets[0] += rest
+        targets[0] += left
     else:
-        np.copyto(targets[0], rest)
+        np.copyto(targets[0], left)
 
 
 class _Pool(Layer):
@@ -172,7 +197,12 @@ class _Pool(Layer):
         order = _memory_order(image)
         views = _offset_views(self._padded(image, order), kernel, stride)
         if self.reduce == "max":
-            y, masks = _max_forward(views, record=is_grad_enabled())
+            y_shape, layout = views[0].shape, _layout(order)
+
+            def allocate(name: str) -> np.ndarray:
+                return self.result_array(name, y_shape, image.dtype, layout)
+
+            y, masks = _max_forward(views, is_grad_enabled(), allocate)
             self.save_for_backward(masks=masks, shape=image.shape, order=order)
         else:
             y = np.add(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
@@ -183,8 +213,10 @@ class _Pool(Layer):
         return y if self.spatial == 2 else y[:, :, 0, :]
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
-        cache = self.saved("masks", "shape", "order") if self.reduce == "max" else (
-            None, *self.saved("shape", "order")
+        cache = (
+            self.saved("masks", "shape", "order")
+            if self.reduce == "max"
+            else (None, *self.saved("shape", "order"))
         )
         if not self.needs_input_grad:
             return None
@@ -199,7 +231,7 @@ class _Pool(Layer):
             target = _permuted(buffer, order)
             target.fill(0.0)
         else:
-            target = _fresh(padded_shape, grad.dtype, order)
+            target = self.result_array("grad_x", padded_shape, grad.dtype, _layout(order))
             covered = simple and all(
                 output_size(size, k, k, 0) * k == size
                 for size, k in zip((h, w), kernel, strict=True)
@@ -208,8 +240,12 @@ class _Pool(Layer):
                 target.fill(0.0)
         views = _offset_views(target, kernel, stride, writeable=True)
         if self.reduce == "max":
-            work = grad if simple else self.scratch("share", grad.shape, grad.dtype)
-            _max_backward(grad, masks, views, add=not simple, work=work)
+            layout = _layout(order)
+            share, rest = (
+                self.result_array(name, grad.shape, grad.dtype, layout)
+                for name in ("share", "rest")
+            )
+            _max_backward(grad, masks, views, not simple, share, rest)
         else:
             share = grad * (1.0 / len(views))
             for view in views:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from nnframe.layers.base import Layer, layer
+from nnframe.layers.geometry import is_channels_last
 from nnframe.layers.registry import register
 
 __all__ = ["Flatten"]
@@ -23,7 +24,11 @@ class Flatten(Layer):
 
     Notes
     -----
-    The cache is the input's shape, not the input.
+    The cache is the input's shape, not the input. A channels-last input (a
+    convolution's output: channels are the fastest-varying axis in memory) is flattened
+    in the logical ``(channels, height, width)`` order, as PyTorch does, so the weights of
+    a following ``Linear`` mean the same in both; its gradient is returned channels-last
+    again.
 
     Examples
     --------
@@ -33,13 +38,20 @@ class Flatten(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.save_for_backward(shape=np.array(x.shape))
+        self.save_for_backward(shape=x.shape, channels_last=is_channels_last(x))
         # math.prod, not -1, so that an empty batch reshapes too.
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        shape = tuple(int(d) for d in self.saved("shape"))
-        return grad_y.reshape(shape)
+        shape, channels_last = self.saved("shape", "channels_last")
+        grad = grad_y.reshape(shape)
+        if not channels_last:
+            return grad
+        # The gradient takes the input's layout, so that the layers below (pooling, a
+        # convolution's output) work on arrays laid out alike.
+        moved = np.empty((shape[0], *shape[2:], shape[1]), dtype=grad.dtype)
+        np.copyto(moved, np.moveaxis(grad, 1, -1))
+        return np.moveaxis(moved, -1, 1)
 
     def __repr__(self) -> str:
         return "Flatten()"
