@@ -156,13 +156,13 @@ def im2col(
     if channels_first:
         cols_t = work("cols", (k + bias, n * ho * wo), x.dtype)
         np.copyto(
-            np.reshape(cols_t[:k], (c, kh, kw, n, ho, wo), copy=False),
+            cols_t[:k].reshape((c, kh, kw, n, ho, wo), copy=False),
             windows.transpose(1, 4, 5, 0, 2, 3),
         )
         cols = cols_t.T
     else:
         cols = work("cols", (n * ho * wo, k + bias), x.dtype)
-        np.copyto(np.reshape(cols[:, :k], (n, ho, wo, kh, kw, c), copy=False), windows)
+        np.copyto(cols[:, :k].reshape((n, ho, wo, kh, kw, c), copy=False), windows)
     if bias:
         cols[:, k] = 1
     return cols, channels_first
@@ -198,7 +198,7 @@ def conv2d(
     cols, channels_first = im2col(x, geometry, (ho, wo), bias is not None, work)
     weights = work("weights", (cols.shape[1], out), x.dtype)
     rows = weight_rows(weight, channels_first)
-    np.copyto(np.reshape(weights[:k], rows.shape, copy=False), rows)
+    np.copyto(weights[:k].reshape(rows.shape, copy=False), rows)
     if bias is not None:
         weights[k] = bias
     y = result("y", (n, ho, wo, out), x.dtype)
@@ -229,9 +229,9 @@ def conv2d_grad_params(
     stacked = work("grad_weights", (matrix.shape[1], out), matrix.dtype)
     np.dot(matrix.T, grad_rows, out=stacked)
     if channels_first:
-        grad_weight = np.reshape(stacked[:k], (c, kh, kw, out), copy=False).transpose(3, 0, 1, 2)
+        grad_weight = stacked[:k].reshape((c, kh, kw, out), copy=False).transpose(3, 0, 1, 2)
     else:
-        grad_weight = np.reshape(stacked[:k], (kh, kw, c, out), copy=False).transpose(3, 2, 0, 1)
+        grad_weight = stacked[:k].reshape((kh, kw, c, out), copy=False).transpose(3, 2, 0, 1)
     return grad_weight, (stacked[k] if matrix.shape[1] > k else None)
 
 
@@ -249,7 +249,7 @@ def conv2d_grad_input(
     top, bottom, left, right = geometry.padding
     ho, wo = geometry.output_shape(h, w)
     per_offset = work("weight_per_offset", (kh * kw, out, c), weight.dtype)
-    np.copyto(np.reshape(per_offset, (kh, kw, out, c), copy=False), weight.transpose(2, 3, 0, 1))
+    np.copyto(per_offset.reshape((kh, kw, out, c), copy=False), weight.transpose(2, 3, 0, 1))
     patches = work("patches", (kh * kw, n * ho * wo, c), weight.dtype)
     np.matmul(grad_rows, per_offset, out=patches)
     grad_padded = result("grad_x", (n, top + h + bottom, left + w + right, c), weight.dtype)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -42,6 +43,12 @@ _BASE_ATTRIBUTES = frozenset(
 # Not copied by clone() and deepcopy: hooks belong to the layer they were registered on,
 # and the outputs a layer's forward passes replaced (weak references) to that layer.
 _NOT_COPIED = frozenset({"_forward_hooks", "_backward_hooks", "_replaced", "_scratch", "_results"})
+
+
+@functools.lru_cache(maxsize=64)
+def inverse_order(order: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the permutation that undoes ``order`` (``x.transpose(order)``'s inverse)."""
+    return tuple(order.index(axis) for axis in range(len(order)))
 
 
 def layer(cls: type[T]) -> type[T]:
@@ -292,7 +299,7 @@ class Layer(Cached, Hooks):
             or (sys.getrefcount(held) != 3)
         ):
             held = arrays[key] = np.empty(stored, dtype=dtype)
-        return held if order is None else held.transpose(np.argsort(order))
+        return held if order is None else held.transpose(inverse_order(order))
 
     def has_cache(self) -> bool:
         """Return whether this layer or a sub-layer holds a cache from ``forward``."""

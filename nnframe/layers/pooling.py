@@ -71,8 +71,8 @@ def _offset_views(
     (kh, kw), (sh, sw) = kernel, stride
     if kernel == stride:
         n, c, h, w = x.shape
-        tiles = np.reshape(
-            x[:, :, : h - h % kh, : w - w % kw], (n, c, h // kh, kh, w // kw, kw), copy=False
+        tiles = x[:, :, : h - h % kh, : w - w % kw].reshape(
+            (n, c, h // kh, kh, w // kw, kw), copy=False
         )
         return [tiles[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
     windows = sliding_window_view(x, kernel, axis=(2, 3), writeable=writeable)
