@@ -12,7 +12,7 @@ import numpy.typing as npt
 from attrs import field, frozen
 
 from nnframe.checks import boolean, float_dtype, interval
-from nnframe.data.bundled import NAMES, read_bundled
+from nnframe.data.bundled import IMAGE_SHAPES, NAMES, read_bundled
 from nnframe.data.split import shuffled_split, stratified_split
 from nnframe.data.standardizer import Standardizer, float_rows
 from nnframe.data.tables import encode_target, numeric_columns, read_table, target_column
@@ -76,6 +76,11 @@ class Dataset:
     train_indices, test_indices : ndarray of int64
         The positions, in the source rows (CSV data lines or the bundled order), of the
         rows in ``x_train`` and ``x_test``, in the same order.
+    image_shape : tuple of int or None
+        For an image data set, the shape of one image, channels first (``(1, 8, 8)`` for
+        ``digits``: one grey channel, 8 rows, 8 columns), whose size is ``n_features``; the
+        features are its pixels in C order. None for a table. :meth:`images` and
+        :meth:`as_images` give the rows as images for a convolution.
 
     Examples
     --------
@@ -84,6 +89,9 @@ class Dataset:
     Dataset('iris', task='multiclass', features=4, classes=3, train=120, test=30, dtype=float32)
     >>> data.x_train.shape, data.y_train.dtype
     ((120, 4), dtype('int64'))
+    >>> digits = load("digits", rng=0)
+    >>> digits.image_shape, digits.images("train").shape
+    ((1, 8, 8), (1437, 1, 8, 8))
     """
 
     name: str
@@ -98,6 +106,20 @@ class Dataset:
     standardizer: Standardizer | None = field(repr=False)
     train_indices: IntArray = field(repr=False)
     test_indices: IntArray = field(repr=False)
+    image_shape: tuple[int, ...] | None = field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        shape = self.image_shape
+        if shape is not None and (
+            not isinstance(shape, tuple)
+            or not shape
+            or not all(isinstance(d, int) and d > 0 for d in shape)
+            or int(np.prod(shape)) != self.n_features
+        ):
+            raise ShapeError(
+                f"Dataset {self.name!r}: image_shape must be a tuple of positive ints holding "
+                f"the {self.n_features} features; got {shape!r}"
+            )
 
     @property
     def n_features(self) -> int:
@@ -149,12 +171,87 @@ class Dataset:
             )
         return array.astype(self.dtype)
 
+    def as_images(self, x: npt.ArrayLike) -> FloatArray:
+        """Reshape feature rows to images: ``(n, n_features)`` to ``(n, *image_shape)``.
+
+        Use it on prepared rows (``x_train``, ``x_test``, or new rows after
+        :meth:`transform`) to feed a convolution. The result is a view when numpy can make
+        one; the values are not changed.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n, *image_shape)
+
+        Raises
+        ------
+        DataError
+            If the data set is a table (:attr:`image_shape` is None).
+        ShapeError
+            If ``x`` is not 2-d with ``n_features`` columns.
+
+        Examples
+        --------
+        >>> digits = load("digits", rng=0)
+        >>> digits.as_images(digits.x_test[:5]).shape
+        (5, 1, 8, 8)
+        """
+        if self.image_shape is None:
+            raise DataError(
+                f"Dataset {self.name!r}: is a table, not images (its image_shape is None); "
+                f"image data sets: {', '.join(IMAGE_SHAPES)}"
+            )
+        array = np.asarray(x)
+        if array.ndim != 2 or array.shape[1] != self.n_features:
+            raise ShapeError(
+                f"Dataset {self.name!r}.as_images: expected rows of shape (n, "
+                f"{self.n_features}); got shape {array.shape}"
+            )
+        return array.reshape(len(array), *self.image_shape)
+
+    def images(self, split: str = "train") -> FloatArray:
+        """The training or test rows as images, ``(n, *image_shape)``: a convolution's input.
+
+        ``data.images("train")`` is ``data.x_train.reshape(-1, *data.image_shape)``, a view
+        of the same (standardised) values.
+
+        Parameters
+        ----------
+        split : {"train", "test"}, default "train"
+
+        Returns
+        -------
+        ndarray of shape (n, *image_shape)
+
+        Raises
+        ------
+        ArgumentError
+            For a ``split`` other than ``"train"`` or ``"test"``.
+        DataError
+            If the data set is a table (:attr:`image_shape` is None).
+
+        Examples
+        --------
+        >>> digits = load("digits", rng=0)
+        >>> digits.images("test").shape
+        (360, 1, 8, 8)
+        """
+        if split not in ("train", "test"):
+            raise ArgumentError(
+                f'Dataset {self.name!r}.images: split must be "train" or "test"; got {split!r}'
+            )
+        return self.as_images(self.x_train if split == "train" else self.x_test)
+
     def summary(self) -> str:
         """Describe the data set in a few lines: task, sizes, classes and their counts."""
         scaled = "standardised on the training split" if self.standardizer else "raw values"
+        images = "" if self.image_shape is None else f", images of shape {self.image_shape}"
         lines = [
             f"Dataset {self.name!r}: {self.task}, target {self.target_name!r}",
-            f"  features : {self.n_features} ({scaled}), {self.dtype}",
+            f"  features : {self.n_features} ({scaled}), {self.dtype}{images}",
             f"  rows     : {len(self.x_train)} train, {len(self.x_test)} test",
         ]
         if self.class_names is None:
@@ -176,9 +273,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         classes = "" if self.n_classes is None else f", classes={self.n_classes}"
+        images = "" if self.image_shape is None else f", image_shape={self.image_shape}"
         return (
-            f"Dataset({self.name!r}, task={self.task!r}, features={self.n_features}{classes}, "
-            f"train={len(self.x_train)}, test={len(self.x_test)}, dtype={self.dtype})"
+            f"Dataset({self.name!r}, task={self.task!r}, features={self.n_features}{classes}"
+            f"{images}, train={len(self.x_train)}, test={len(self.x_test)}, dtype={self.dtype})"
         )
 
 
@@ -306,6 +404,7 @@ def load(
         rng=rng,
         standardize=standardize,
         dtype=float_type,
+        image_shape=IMAGE_SHAPES.get(name),
     )
 
 
@@ -499,6 +598,7 @@ def _assemble(
     rng: RNGLike,
     standardize: bool,
     dtype: np.dtype[Any],
+    image_shape: tuple[int, ...] | None = None,
 ) -> Dataset:
     generator = as_generator(rng)
     if class_names is None:
@@ -525,4 +625,5 @@ def _assemble(
         standardizer=standardizer,
         train_indices=train,
         test_indices=test,
+        image_shape=image_shape,
     )
