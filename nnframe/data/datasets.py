@@ -292,7 +292,7 @@ def load(
     task: str | None = None,
     test_size: float = 0.2,
     rng: RNGLike = 0,
-    standardize: bool = True,
+    standardize: bool | str = True,
     dtype: npt.DTypeLike = np.float32,
 ) -> Dataset:
     """Load a bundled data set by name, or a CSV file by path, split and standardised.
@@ -313,8 +313,12 @@ def load(
         has ``ceil(test_size * n_rows)`` rows, as in scikit-learn.
     rng : None, int or numpy.random.Generator, default 0
         Source of the split. The same seed gives the same split.
-    standardize : bool, default True
-        Whether to standardise the features with statistics fitted on the training split.
+    standardize : bool or {"feature", "channel"}, default True
+        Whether and how to standardise the features with statistics fitted on the training
+        split: True or ``"feature"``, each feature with its own mean and standard
+        deviation; ``"channel"``, for an image data set, one mean and standard deviation
+        per image channel over all its pixels (:meth:`Standardizer.fit_per_channel`,
+        torchvision's ``Normalize`` convention); False, not at all.
     dtype : float dtype, default numpy.float32
         The dtype of the features (and of a regression target).
 
@@ -326,7 +330,8 @@ def load(
     ------
     ArgumentError
         For an unknown name (the message lists :data:`NAMES`), a ``test_size`` outside
-        (0, 1), an unknown task or a non-float dtype.
+        (0, 1), an unknown task, a non-float dtype, or ``standardize="channel"`` for a
+        data set that is not images.
     DataError
         For a CSV file that cannot be used (see :func:`load_csv`).
 
@@ -382,7 +387,7 @@ def load(
         )
     test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
     float_type = float_dtype(dtype, "datasets: dtype")
-    boolean(standardize, "datasets: standardize")
+    how = _check_standardize(standardize, name, IMAGE_SHAPES.get(name))
 
     x, y, feature_names, class_names = read_bundled(name)
     if class_names is None:
@@ -402,7 +407,7 @@ def load(
         target_name="target",
         test_size=test_fraction,
         rng=rng,
-        standardize=standardize,
+        standardize=how,
         dtype=float_type,
         image_shape=IMAGE_SHAPES.get(name),
     )
@@ -415,7 +420,7 @@ def load_csv(
     task: str | None = None,
     test_size: float = 0.2,
     rng: RNGLike = 0,
-    standardize: bool = True,
+    standardize: bool | str = True,
     dtype: npt.DTypeLike = np.float32,
 ) -> Dataset:
     r"""Load a comma-separated file with a header row, split and standardised.
@@ -434,8 +439,9 @@ def load_csv(
         The fraction of rows held out for testing, strictly between 0 and 1.
     rng : None, int or numpy.random.Generator, default 0
         Source of the split.
-    standardize : bool, default True
-        Whether to standardise the features with statistics fitted on the training split.
+    standardize : bool or "feature", default True
+        Whether to standardise each feature with statistics fitted on the training split
+        (``"feature"`` is True; a CSV file holds a table, not images).
     dtype : float dtype, default numpy.float32
         The dtype of the features (and of a regression target).
 
@@ -483,7 +489,7 @@ def load_csv(
     """
     test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
     float_type = float_dtype(dtype, "datasets: dtype")
-    boolean(standardize, "datasets: standardize")
+    how = _check_standardize(standardize, str(path), None)
     forced_task = None if task is None else _check_task(task)
 
     table = read_table(path)
@@ -507,7 +513,7 @@ def load_csv(
         target_name=table.header[column],
         test_size=test_fraction,
         rng=rng,
-        standardize=standardize,
+        standardize=how,
         dtype=float_type,
     )
 
@@ -571,6 +577,25 @@ def read_features(
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_standardize(
+    standardize: object, name: str, image_shape: tuple[int, ...] | None
+) -> str | None:
+    """Return "feature", "channel" or None (not standardised)."""
+    if isinstance(standardize, str):
+        if standardize not in ("feature", "channel"):
+            raise ArgumentError(
+                f'datasets: standardize must be True, False, "feature" or "channel"; got '
+                f"{standardize!r}"
+            )
+        if standardize == "channel" and image_shape is None:
+            raise ArgumentError(
+                f'datasets: standardize="channel" needs images; {name!r} is a table (use '
+                f'True for per-feature standardisation)'
+            )
+        return standardize
+    return "feature" if boolean(standardize, "datasets: standardize") else None
+
+
 def _check_task(task: object) -> str:
     if not isinstance(task, str):
         raise ArgumentTypeError(f"task must be a str; got {type(task).__name__}")
@@ -596,7 +621,7 @@ def _assemble(
     target_name: str,
     test_size: float,
     rng: RNGLike,
-    standardize: bool,
+    standardize: str | None,
     dtype: np.dtype[Any],
     image_shape: tuple[int, ...] | None = None,
 ) -> Dataset:
@@ -607,7 +632,11 @@ def _assemble(
     else:
         train, test = stratified_split(where, y, class_names, test_size, generator)
         y_out = y.astype(np.int64)
-    standardizer = Standardizer.fit(x[train]) if standardize else None
+    standardizer = None
+    if standardize == "channel" and image_shape is not None:
+        standardizer = Standardizer.fit_per_channel(x[train], image_shape)
+    elif standardize is not None:
+        standardizer = Standardizer.fit(x[train])
 
     def prepare(rows: FloatArray) -> FloatArray:
         return (rows if standardizer is None else standardizer.transform(rows)).astype(dtype)
