@@ -12,6 +12,11 @@ the options). The package is split by job:
 ``machine``          the description of the machine and the software
 ``runner``           the parent process: command line, rounds, one child per measurement
 ``report``           medians, spreads and ratios; the Markdown and JSON output
+``conv_configs``     the convolution benchmark's conv nets (lenet, cifar-small, digits-cnn),
+                     their data, PyTorch-default weights, products and memory bound
+``conv_reference``   the hand-written, careful numpy conv-net training step
+``conv_contenders``  the convolution contenders (nnframe, trainer, torch, numpy)
+``conv_report``      the convolution tables (``--suite conv``, OUTPUT-conv.md/.json)
 
 ``python -m benchmarks.gradcheck_cost`` times the gradient checker and
 ``python -m benchmarks.torch_parity`` checks that nnframe and PyTorch train identically;

@@ -29,6 +29,8 @@ from typing import Any
 from benchmarks import report
 from benchmarks.configs import Config, all_configs, quick_configs, select
 from benchmarks.contenders import CONTENDERS, available
+from benchmarks.conv_configs import ConvConfig, all_conv_configs, quick_conv_configs, select_conv
+from benchmarks.conv_report import render_conv_markdown, summarize_conv
 from benchmarks.machine import REPOSITORY, all_cores, describe_host, wait_for_quiet
 from benchmarks.revision import child_environment_path, export_nnframe
 
@@ -59,6 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "PyTorch (eager, CPU) and a hand-written numpy step on the same MLPs, and the "
             "machine's GEMM rate; write Markdown and JSON."
         ),
+    )
+    parser.add_argument(
+        "--suite",
+        choices=("mlp", "conv", "all"),
+        default="all",
+        help="the MLP benchmark, the convolution benchmark (lenet, cifar-small, digits-cnn; "
+        "written to OUTPUT-conv.json/.md), or both (default)",
     )
     parser.add_argument(
         "--quick",
@@ -276,6 +285,54 @@ def run_setting(
     }
 
 
+def run_conv_setting(
+    threads: int, configs: list[ConvConfig], contenders: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """All rounds of the convolution benchmark for one thread count.
+
+    Each round times, per configuration, the step's matrix products alone (a ``conv_gemm``
+    child) and then every contender in turn, each in its own child.
+    """
+    gemm: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    probe = run_child({"kind": "probe", "threads": threads}, args.child_directory)
+    free = max(0, all_cores() - threads)
+    args.quiet, args.contended = free + QUIET, free + CONTENDED
+    for round_index in range(args.rounds):
+        for config in configs:
+            _quiet(args)
+            task: dict[str, Any] = {
+                "kind": "conv_gemm",
+                "config": config.to_dict(),
+                "threads": threads,
+                "seconds": args.seconds,
+            }
+            result = _measure(task, args)
+            result.update(config=config.id, round=round_index)
+            gemm.append(result)
+            line = []
+            for contender in contenders:
+                task = {
+                    "kind": "conv_step",
+                    "contender": contender,
+                    "config": config.to_dict(),
+                    "threads": threads,
+                    "seconds": args.seconds,
+                    "warmup_seconds": args.seconds / 3,
+                }
+                result = _measure(task, args)
+                result.update(contender=contender, config=config.id, round=round_index)
+                steps.append(result)
+                line.append(f"{contender} {_format_time(result, args)}")
+                if "error" in result:
+                    _log(f"  {config.id} {contender}: {result['error']}")
+            _log(
+                f"  [{threads} thread(s)] round {round_index + 1} {config.id:<26} "
+                + "  ".join(line)
+            )
+    return {"threads": threads, "probe": probe, "gemm": gemm, "steps": steps}
+
+
 def _config_records(configs: list[Config]) -> list[dict[str, Any]]:
     return [config.to_dict() | {"id": config.id} for config in configs]
 
@@ -314,8 +371,15 @@ def _previous_runs(
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, write ``OUTPUT.json`` and ``OUTPUT.md``, print the Markdown."""
     args = parse_args(argv)
-    configs = select(quick_configs() if args.quick else all_configs(), args.filter)
-    if not configs:
+    configs, conv_configs = [], []
+    if args.suite in ("mlp", "all"):
+        configs = select(quick_configs() if args.quick else all_configs(), args.filter)
+    if args.suite in ("conv", "all"):
+        conv_configs = select_conv(
+            quick_conv_configs() if args.quick else all_conv_configs(), args.filter
+        )
+    args.conv_configs = conv_configs
+    if not configs and not conv_configs:
         _log(f"no configuration matches --filter {args.filter!r}")
         return 2
     contenders = [c for c in CONTENDERS if available(c)]
@@ -337,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "quiet_below_cores_beyond_free": QUIET,
         "contended_above_cores_beyond_free": CONTENDED,
     }
-    previous = _previous_runs(args, _config_records(configs), settings)
+    previous = _previous_runs(args, _config_records(configs), settings) if configs else []
     if previous is None:
         return 2
 
@@ -371,6 +435,10 @@ def _run(
     else:
         machine["nnframe_source"] = "the working tree"
     machine.update(run_child({"kind": "probe", "threads": 1}, args.child_directory))
+    if args.conv_configs:
+        _run_conv(args, contenders, settings, command, machine)
+    if not configs:
+        return 0
     runs = []
     for threads in settings:
         started = time.time()
@@ -399,3 +467,41 @@ def _run(
     total = sum(run["duration_s"] for run in runs)
     _log(f"wrote {args.output.with_suffix('.json')} and .md; measuring took {total:.0f} s")
     return 0
+
+
+def _run_conv(
+    args: argparse.Namespace,
+    contenders: list[str],
+    settings: list[int],
+    command: str,
+    machine: dict[str, Any],
+) -> None:
+    """Measure the convolution configurations; write and print ``OUTPUT-conv.{json,md}``."""
+    runs = []
+    for threads in settings:
+        started = time.time()
+        run = run_conv_setting(threads, args.conv_configs, contenders, args)
+        run.update(
+            created=time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started)),
+            duration_s=round(time.time() - started, 1),
+            command=command.strip(),
+            options={"rounds": args.rounds, "seconds": args.seconds, "filter": args.filter},
+        )
+        runs.append(run)
+    data = {
+        "created": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "machine": machine,
+        "contenders": list(CONTENDERS),
+        "available": contenders,
+        "configs": [c.to_dict() | {"id": c.id} for c in args.conv_configs],
+        "runs": runs,
+    }
+    data["summary"] = summarize_conv(data)
+    markdown = render_conv_markdown(data)
+    output = args.output.with_name(args.output.name + "-conv")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(data) + "\n")
+    output.with_suffix(".md").write_text(markdown)
+    print(markdown)
+    total = sum(run["duration_s"] for run in runs)
+    _log(f"wrote {output.with_suffix('.json')} and .md; measuring took {total:.0f} s")

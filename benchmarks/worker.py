@@ -9,6 +9,10 @@ libraries' thread pools never share a process. Tasks:
     Build the contender's training step, warm it up, then time steps for about
     ``seconds``, in ``BLOCKS`` equal blocks; report the median block's step time, minor
     page faults per step, CPU time, the other processes' load, and memory.
+``{"kind": "conv_step", ...}``
+    The same for a convolution configuration (:mod:`benchmarks.conv_configs`).
+``{"kind": "conv_gemm", "config": {...}, "threads": n, "seconds": s}``
+    The time of a convolution configuration's matrix products alone, through ``np.dot``.
 ``{"kind": "gemm", "threads": n, "seconds": s}``
     The machine's matrix-multiply rate: ``np.dot`` of ``GEMM_SHAPE`` in float32 and
     float64.
@@ -34,9 +38,27 @@ import numpy as np
 
 from benchmarks.configs import Config, initial_parameters, make_batches
 from benchmarks.contenders import build
+from benchmarks.conv_configs import (
+    ConvConfig,
+    conv_initial_parameters,
+    gemm_products,
+    make_conv_batches,
+)
+from benchmarks.conv_contenders import build_conv
 from benchmarks.machine import cpu_ticks
 
-__all__ = ["BLAS_KEYS", "GEMM_SHAPE", "blas_info", "main", "measure_gemm", "measure_step", "probe"]
+__all__ = [
+    "BLAS_KEYS",
+    "GEMM_SHAPE",
+    "blas_info",
+    "main",
+    "measure_conv_gemm",
+    "measure_conv_step",
+    "measure_gemm",
+    "measure_step",
+    "probe",
+    "time_step",
+]
 
 #: (m, k, n) of the reference product: the first layer of mnist-mlp at batch 1024.
 GEMM_SHAPE = (1024, 784, 256)
@@ -86,6 +108,59 @@ def measure_step(task: dict[str, Any]) -> dict[str, Any]:
     step, batches = build(
         task["contender"], config, initial_parameters(config), make_batches(config), threads
     )
+    return time_step(step, batches, task, config.id, config.batch)
+
+
+def measure_conv_step(task: dict[str, Any]) -> dict[str, Any]:
+    """As :func:`measure_step`, for a convolution configuration (``benchmarks.conv_configs``)."""
+    config = ConvConfig.from_dict(task["config"])
+    params = conv_initial_parameters(config)
+    step, batches = build_conv(
+        task["contender"], config, params, make_conv_batches(config), int(task["threads"])
+    )
+    return time_step(step, batches, task, config.id, config.batch)
+
+
+def measure_conv_gemm(task: dict[str, Any]) -> dict[str, Any]:
+    """The time of one step's matrix products alone: each product through ``np.dot``.
+
+    For every product of :func:`benchmarks.conv_configs.gemm_products` (the shapes the
+    numpy reference multiplies, C-contiguous operands), the median of 5 blocks of about
+    ``seconds / 5 / len(products)`` each; the sum is the step's GEMM time.
+    """
+    config = ConvConfig.from_dict(task["config"])
+    rng = np.random.default_rng(0)
+    times = {}
+    budget = task["seconds"] / 5 / max(1, len(gemm_products(config)))
+    for product in gemm_products(config):
+        a = rng.random((product.m, product.k)).astype(config.dtype)
+        b = rng.random((product.k, product.n)).astype(config.dtype)
+        out = np.empty((product.m, product.n), dtype=config.dtype)
+        t0, reps = time.perf_counter(), 0
+        while reps < 3 or time.perf_counter() - t0 < 0.01:  # warm-up
+            np.dot(a, b, out=out)
+            reps += 1
+        block = max(1, round(budget / ((time.perf_counter() - t0) / reps)))
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(block):
+                np.dot(a, b, out=out)
+            samples.append((time.perf_counter() - t0) / block)
+        times[product.what] = statistics.median(samples)
+    return {
+        "kind": "conv_gemm",
+        "config": config.id,
+        "threads": task["threads"],
+        "products": times,
+        "gemm_time": sum(times.values()),
+    }
+
+
+def time_step(
+    step: Any, batches: list[Any], task: dict[str, Any], config_id: str, batch: int
+) -> dict[str, Any]:
+    """Warm ``step`` up, time it over ``batches`` in blocks; see the module docstring."""
     n = len(batches)
     gc.collect()
     rss_setup = _status_kib("VmRSS")
@@ -140,8 +215,8 @@ def measure_step(task: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "step",
         "contender": task["contender"],
-        "config": config.id,
-        "threads": threads,
+        "config": config_id,
+        "threads": int(task["threads"]),
         "steps": count,
         "warmup_steps": offset,
         "seconds": elapsed,
@@ -151,7 +226,7 @@ def measure_step(task: dict[str, Any]) -> dict[str, Any]:
         # Over 1: the step got slower while it was timed (a change of regime, e.g. subnormal
         # numbers appearing); the report flags it.
         "drift": block_times[-1] / block_times[0],
-        "throughput": config.batch / step_time,
+        "throughput": batch / step_time,
         "minor_faults_per_step": (usage1.ru_minflt - usage0.ru_minflt) / count,
         "major_faults_per_step": (usage1.ru_majflt - usage0.ru_majflt) / count,
         "cpu_per_wall": cpu / elapsed,
@@ -281,7 +356,13 @@ def probe(task: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-_TASKS = {"step": measure_step, "gemm": measure_gemm, "probe": probe}
+_TASKS = {
+    "step": measure_step,
+    "gemm": measure_gemm,
+    "probe": probe,
+    "conv_step": measure_conv_step,
+    "conv_gemm": measure_conv_gemm,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ arrays returned to the caller are fresh. The layer classes are in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import attrs
@@ -55,20 +56,30 @@ class Geometry:
             (width + left + right - dw * (kw - 1) - 1) // sw + 1,
         )
 
-    def offsets(self, out_hw: tuple[int, int]) -> list[tuple[int, int, slice, slice]]:
-        """Return, for each kernel offset ``(i, j)``, the slices of the padded input it reads."""
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        ho, wo = out_hw
-        return [
+
+@functools.lru_cache(maxsize=256)
+def kernel_offsets(
+    geometry: Geometry, out_hw: tuple[int, int]
+) -> tuple[tuple[int, tuple[slice, slice, slice]], ...]:
+    """Return, for each kernel offset, its index and the part of the padded input it reads.
+
+    The index counts offsets in (kh, kw) order; the part is an index into a channels-last
+    ``(N, H', W', C)`` array. Cached: a training step asks for the same ones every time.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+    ho, wo = out_hw
+    return tuple(
+        (
+            i * kw + j,
             (
-                i,
-                j,
+                slice(None),
                 slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
                 slice(j * dw, j * dw + sw * (wo - 1) + 1, sw),
-            )
-            for i in range(kh)
-            for j in range(kw)
-        ]
+            ),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    )
 
 
 def window_view(
@@ -234,7 +245,8 @@ def conv2d_grad_input(
     patches = work("patches", (kh * kw, n * ho * wo, c), weight.dtype)
     np.matmul(grad_rows, per_offset, out=patches)
     grad_padded = np.zeros((n, top + h + bottom, left + w + right, c), dtype=weight.dtype)
-    for i, j, rows, columns in geometry.offsets((ho, wo)):
-        grad_padded[:, rows, columns] += patches[i * kw + j].reshape(n, ho, wo, c)
+    per_patch = patches.reshape(kh * kw, n, ho, wo, c)
+    for index, part in kernel_offsets(geometry, (ho, wo)):
+        grad_padded[part] += per_patch[index]
     grad_x = grad_padded[:, top : top + h, left : left + w]
     return grad_x.transpose(0, 3, 1, 2)

@@ -345,3 +345,220 @@ def test_blas_info_with_threadpoolctl():
     assert pools, "numpy links a BLAS"
     assert pools[0]["source"] == "threadpoolctl"
     assert {"internal_api", "version", "architecture", "num_threads"} <= set(pools[0])
+
+
+# -- the convolution benchmark ----------------------------------------------------------
+
+import dataclasses  # noqa: E402
+import tracemalloc  # noqa: E402
+
+from benchmarks.conv_configs import (  # noqa: E402
+    all_conv_configs,
+    bound_bytes,
+    conv_initial_parameters,
+    gemm_products,
+    layer_shapes,
+    make_conv_batches,
+)
+from benchmarks.conv_contenders import nnframe_conv_parts, torch_conv_model  # noqa: E402
+from benchmarks.conv_reference import NumpyConvNet  # noqa: E402
+from benchmarks.conv_report import render_conv_markdown, summarize_conv  # noqa: E402
+from benchmarks.worker import measure_conv_gemm, measure_conv_step  # noqa: E402
+
+CONV_ARCHS = ["lenet", "cifar-small", "digits-cnn"]
+
+
+def tiny_conv_config(arch: str, batch: int = 2, dtype: str = "float64"):
+    config = next(c for c in all_conv_configs() if c.arch == arch)
+    return dataclasses.replace(config, batch=batch, dtype=dtype)
+
+
+def conv_reference(config, params=None) -> NumpyConvNet:
+    params = conv_initial_parameters(config) if params is None else params
+    return NumpyConvNet(config.layers, config.input_shape, params, config.batch, 0.01)
+
+
+def tied_parameters(config):
+    """The first convolution's weights zero and its bias positive: every pool window ties."""
+    params = conv_initial_parameters(config)
+    weight, bias = params[0]
+    params[0] = (np.zeros_like(weight), np.full_like(bias, 0.25))
+    return params
+
+
+def test_conv_shapes_products_and_bound():
+    shapes = {c.arch: layer_shapes(c) for c in all_conv_configs()}
+    assert shapes["lenet"][6] == (256,)
+    assert shapes["cifar-small"][6] == (4096,)
+    assert shapes["digits-cnn"][3] == (256,)
+    lenet = tiny_conv_config("lenet", batch=4, dtype="float32")
+    products = gemm_products(lenet)
+    # Two convolutions and three Linear layers: 3 products each, but none for the
+    # first layer's input gradient.
+    assert len(products) == 5 * 3 - 1
+    assert products[0].m == 4 * 24 * 24 and products[0].k == 25 + 1
+    bound = bound_bytes(lenet)
+    n_params = sum(w.size + b.size for w, b in conv_initial_parameters(lenet))
+    assert bound["parameters"] == bound["gradients"] == 4 * n_params
+    assert bound["im2col"] == 4 * 4 * (24 * 24 * 25 + 8 * 8 * 150)
+    assert bound["total"] == sum(v for k, v in bound.items() if k != "total")
+
+
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("arch", CONV_ARCHS)
+def test_conv_reference_matches_torch_float64(arch, tied):
+    """One step of the reference: PyTorch's loss, gradients and updated weights, to 1e-10."""
+    torch = pytest.importorskip("torch")
+    config = tiny_conv_config(arch)
+    params = tied_parameters(config) if tied else conv_initial_parameters(config)
+    x, y = make_conv_batches(config)[0]
+    ref = conv_reference(config, params)
+    loss = ref.step(x, y)
+    model = torch_conv_model(config, params)
+    torch_loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
+    torch_loss.backward()
+    np.testing.assert_allclose(loss, torch_loss.item(), rtol=1e-10)
+    weighted = [layer for layer in model if hasattr(layer, "weight")]
+    grads = ref.gradients()
+    values = ref.parameters()
+    with torch.no_grad():
+        for layer, (gw, gb), (w, _) in zip(weighted, grads, values, strict=True):
+            np.testing.assert_allclose(gw, layer.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(gb, layer.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+            updated = layer.weight - 0.01 * layer.weight.grad
+            np.testing.assert_allclose(w, updated.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch", CONV_ARCHS)
+def test_conv_reference_matches_nnframe_float64(arch):
+    """One step of the reference: nnframe's loss, gradients and updated weights, to 1e-10."""
+    import nnframe as nf
+
+    if not (hasattr(nf, "Conv2d") and hasattr(nf, "MaxPool2d")):
+        pytest.skip("nnframe has no Conv2d / MaxPool2d yet")
+    config = tiny_conv_config(arch)
+    params = conv_initial_parameters(config)
+    x, y = make_conv_batches(config)[0]
+    ref = conv_reference(config, params)
+    loss = ref.step(x, y)
+    model, loss_fn, optimizer = nnframe_conv_parts(config, params)
+    optimizer.zero_grad()
+    loss_value = loss_fn(model(x), y)
+    model.backward(loss_fn.backward())
+    weighted = [layer for layer in model if hasattr(layer, "weight")]
+    gradients = [(layer.weight.grad.copy(), layer.bias.grad.copy()) for layer in weighted]
+    optimizer.step()
+    np.testing.assert_allclose(loss, float(loss_value), rtol=1e-10)
+    for layer, (gw, gb), (rgw, rgb), (w, b) in zip(
+        weighted, gradients, ref.gradients(), ref.parameters(), strict=True
+    ):
+        np.testing.assert_allclose(rgw, gw, rtol=1e-10, atol=1e-12, err_msg=repr(layer))
+        np.testing.assert_allclose(rgb, gb, rtol=1e-10, atol=1e-12, err_msg=repr(layer))
+        np.testing.assert_allclose(w, layer.weight.value, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b, layer.bias.value, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_reference_pool_ties_go_to_the_first_element():
+    """All four elements of every window equal: the whole gradient goes to the top left."""
+    config = tiny_conv_config("digits-cnn")
+    ref = conv_reference(config, tied_parameters(config))
+    x, y = make_conv_batches(config)[0]
+    ref.forward_and_loss(x, y)
+    ref.backward()
+    grad = ref.convs[0].grad_out.reshape(config.batch, 8, 8, 16)
+    assert np.count_nonzero(grad[:, 0::2, 0::2]) > 0
+    assert not grad[:, 1::2].any() and not grad[:, :, 1::2].any()
+
+
+@pytest.mark.parametrize("arch", CONV_ARCHS)
+def test_conv_reference_step_allocates_nothing_large(arch):
+    """Nothing that grows with the batch: only numpy's fixed-size casting buffers."""
+    config = tiny_conv_config(arch, batch=64, dtype="float32")
+    ref = conv_reference(config)
+    batches = make_conv_batches(config)
+    ref.step(*batches[0])
+    tracemalloc.start()
+    try:
+        ref.step(*batches[1])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < min(256 * 1024, bound_bytes(config)["total"] / 4), f"a step allocated {peak} B"
+
+
+def test_conv_reference_refuses_what_it_does_not_do():
+    config = tiny_conv_config("digits-cnn")
+    layers = (("conv", 1, 16, 3, 0), ("relu",), ("pool", 2), ("flatten",), ("linear", 144, 10))
+    with pytest.raises(ValueError, match="2x2"):  # 6x6 is fine, 7x7 is not: try 7x7
+        NumpyConvNet(
+            (("conv", 1, 16, 2, 0), *layers[1:]), (1, 8, 8), conv_initial_parameters(config), 2, 0.1
+        )
+
+
+def test_conv_measurements_run():
+    """A conv step and the GEMM-alone timing run in-process (no timing asserted)."""
+    config = tiny_conv_config("digits-cnn", batch=4, dtype="float32")
+    task = {
+        "contender": "numpy",
+        "config": config.to_dict(),
+        "threads": 1,
+        "seconds": 0.01,
+        "warmup_seconds": 0.0,
+    }
+    result = measure_conv_step(task)
+    assert result["config"] == config.id and result["step_time"] > 0
+    assert result["minor_faults_per_step"] >= 0
+    gemm = measure_conv_gemm(task)
+    assert set(gemm["products"]) == {p.what for p in gemm_products(config)}
+    assert gemm["gemm_time"] > 0
+
+
+def _conv_data(numpy_slower: bool) -> dict:
+    config = next(c for c in all_conv_configs() if c.id == "lenet/b64/float32/sgd")
+    times = {"nnframe": 0.010, "trainer": 0.011, "torch": 0.012, "numpy": 0.009}
+    if numpy_slower:
+        times["numpy"] = 0.020
+    steps = [
+        {
+            "contender": name,
+            "config": config.id,
+            "round": r,
+            "step_time": t,
+            "throughput": 64 / t,
+            "minor_faults_per_step": 0.0,
+            "step_extra_mib": 1.0,
+            "drift": 1.0,
+            "other_load": 0.0,
+        }
+        for r in range(2)
+        for name, t in times.items()
+    ]
+    data = {
+        "created": "now",
+        "machine": {"cpu": "Test CPU", "cores": 2},
+        "contenders": list(times),
+        "available": list(times),
+        "configs": [config.to_dict() | {"id": config.id}],
+        "runs": [
+            {
+                "threads": 1,
+                "probe": {"numpy": "2", "blas": [{"internal_api": "openblas"}]},
+                "gemm": [{"config": config.id, "round": 0, "gemm_time": 0.002}],
+                "steps": steps,
+            }
+        ],
+    }
+    data["summary"] = summarize_conv(data)
+    return data
+
+
+@pytest.mark.parametrize("numpy_slower", [False, True])
+def test_conv_report(numpy_slower):
+    data = _conv_data(numpy_slower)
+    entry = data["summary"]["1"]["configs"]["lenet/b64/float32/sgd"]
+    assert entry["ratios"]["nnframe/torch"]["median"] == pytest.approx(1.2)
+    assert entry["contenders"]["torch"]["gemm_fraction"] == pytest.approx(0.002 / 0.012)
+    markdown = render_conv_markdown(data)
+    assert "Machine: Test CPU" in markdown and "kernel unknown" in markdown
+    assert ("numpy slower than nnframe, trainer" in markdown) == numpy_slower
+    assert ("look for a trap in the reference" in markdown) == numpy_slower

@@ -37,8 +37,14 @@ LAYERS = [
     ("Softmax-axis0", build("Softmax", axis=0), (3,)),  # normalises across the batch
     ("Identity", build("Identity"), None),
     ("Flatten", build("Flatten"), (2, 3, 2)),
+    ("MaxPool2d", build("MaxPool2d", 3, stride=2, padding=1), (2, 5, 4)),  # ties: values kept apart
+    ("AvgPool2d", build("AvgPool2d", 2), (2, 5, 4)),
+    ("MaxPool1d", build("MaxPool1d", 2), (2, 5)),
+    ("AvgPool1d", build("AvgPool1d", 3, stride=1, padding=1), (2, 4)),
+    ("GlobalAvgPool2d", build("GlobalAvgPool2d"), (2, 3, 3)),
     ("Dropout", build("Dropout", 0.3, rng=0), None),  # stochastic: masks replayed
     ("BatchNorm1d", build("BatchNorm1d", 3), None),  # batch-dependent
+    ("BatchNorm2d", build("BatchNorm2d", 2), (2, 3, 2)),  # images: (batch, 2, 3, 2)
     ("Embedding", build("Embedding", 10, 4, rng=0), None),  # integer indices in, no input grad
     ("LayerNorm", build("LayerNorm", (2, 3)), (2, 3)),  # two normalised axes: shape given
     ("Conv2d", build("Conv2d", 2, 3, 3, padding=1, rng=0), (2, 4, 5)),  # images: shape given

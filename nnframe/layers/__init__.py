@@ -18,13 +18,17 @@ from nnframe.layers.embedding import Embedding
 from nnframe.layers.hooks import HookHandle
 from nnframe.layers.linear import Linear
 from nnframe.layers.normalization import LayerNorm
-from nnframe.layers.regularization import BatchNorm1d, Dropout
+from nnframe.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
+from nnframe.layers.regularization import BatchNorm1d, BatchNorm2d, Dropout
 from nnframe.layers.reshape import Flatten
 from nnframe.layers.spec import InputSpec
 from nnframe.layers.summary import Summary
 
 __all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
     "BatchNorm1d",
+    "BatchNorm2d",
     "Concat",
     "Conv1d",
     "Conv2d",
@@ -33,6 +37,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GELU",
+    "GlobalAvgPool2d",
     "HookHandle",
     "Identity",
     "InputSpec",
@@ -40,6 +45,8 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "MaxPool1d",
+    "MaxPool2d",
     "ReLU",
     "Residual",
     "Sequential",

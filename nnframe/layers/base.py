@@ -108,6 +108,10 @@ class Layer(Cached, Hooks):
     kinks : tuple of float
         Class attribute: input values where the layer is not differentiable (``(0.0,)``
         for ReLU). Gradient checks keep inputs away from them.
+    ties : bool
+        Class attribute: the layer is not differentiable where two input values it
+        compares are equal (max pooling: which element of a window wins). The testing
+        kit draws such a layer's inputs with values kept apart.
     stochastic : bool
         Class attribute: the forward pass draws random numbers (Dropout). Gradient checks
         replay the layer's generator so every evaluation sees the same draws.
@@ -140,6 +144,7 @@ class Layer(Cached, Hooks):
 
     input_spec: ClassVar[InputSpec | None] = InputSpec()
     kinks: ClassVar[tuple[float, ...]] = ()
+    ties: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
     batch_independent: ClassVar[bool] = True
     link: ClassVar[str | None] = None

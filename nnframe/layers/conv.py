@@ -343,6 +343,26 @@ class Conv1d(Convolution):
     (``weight`` of shape ``(out_channels, in_channels // groups, kernel_size)``), as in
     PyTorch; it runs as a Conv2d of height 1.
 
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and of the output.
+    kernel_size : int or (int,)
+    stride : int or (int,), default 1
+    padding : int or (int,) or {"same", "valid"}, default 0
+    dilation : int or (int,), default 1
+    groups : int, default 1
+    bias : bool, default True
+    init : str or callable, default "he_normal"
+    rng : None, int or numpy.random.Generator
+    dtype : float dtype, default numpy.float32
+        As for :class:`Conv2d`.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels // groups, kernel_size)
+    bias : Parameter of shape (out_channels,) or None
+
     Examples
     --------
     >>> import numpy as np, nnframe as nf

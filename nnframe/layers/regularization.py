@@ -1,14 +1,14 @@
-"""Layers that behave differently in training and evaluation: Dropout, BatchNorm1d."""
+"""Layers that behave differently in training and evaluation: Dropout, BatchNorm1d, BatchNorm2d."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
-from attrs import field
+from attrs import Converter, field
 
-from nnframe import functional as F
 from nnframe.checks import (
+    Check,
     array_size,
     float_dtype,
     interval,
@@ -23,7 +23,9 @@ from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
 from nnframe.rng import RNGLike, as_generator
 
-__all__ = ["BatchNorm1d", "Dropout"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout"]
+
+T = TypeVar("T")
 
 
 # Converters of the hyperparameter fields: attrs runs them at construction and on every
@@ -32,20 +34,13 @@ def _p(value: object) -> float:
     return unit_interval(value, "Dropout: p")
 
 
-def _num_features(value: object) -> int:
-    return positive_int(value, "BatchNorm1d: num_features")
+def _named(check: Check[T], field_name: str) -> Converter[object, T]:
+    """A converter running ``check``, naming the layer's class (``BatchNorm2d: eps``)."""
 
+    def convert(value: object, self: object) -> T:
+        return check(value, f"{type(self).__name__}: {field_name}")
 
-def _momentum(value: object) -> float:
-    return interval(0.0, 1.0, high_open=False)(value, "BatchNorm1d: momentum")
-
-
-def _eps(value: object) -> float:
-    return positive(value, "BatchNorm1d: eps")
-
-
-def _dtype(value: object) -> np.dtype:
-    return float_dtype(value, "BatchNorm1d: dtype")
+    return Converter(convert, takes_self=True)
 
 
 @register
@@ -116,9 +111,145 @@ class Dropout(Layer):
         return f"Dropout(p={self.p!r})"
 
 
+def _channel_rows(a: np.ndarray) -> np.ndarray | None:
+    """Return ``a`` as a ``(values, channels)`` view when its channels are last in memory.
+
+    Such a layout (a Conv2d output, PyTorch's channels_last) makes per-channel sums one
+    matrix-vector product; ``None`` when the channel axis is not the fastest-varying one.
+    """
+    rows = np.moveaxis(a, 1, -1)
+    if not rows.flags.c_contiguous:
+        return None
+    return rows.reshape(-1, a.shape[1])
+
+
+def _channel_sums(a: np.ndarray, ones: np.ndarray) -> np.ndarray:
+    """Sum ``a`` over every axis but the channel axis 1, fast on both memory layouts.
+
+    Channels last: ``ones @ rows``, one matrix-vector product (three times faster than
+    numpy's strided reduction, and blocked, so as accurate). Channels first: a reduction
+    over ``(batch, channels, values)``, whose inner axis numpy sums pairwise.
+    ``ones`` holds at least ``a.size // a.shape[1]`` ones of ``a``'s dtype.
+    """
+    rows = _channel_rows(a)
+    if rows is not None:
+        return ones[: rows.shape[0]] @ rows
+    return np.add.reduce(a.reshape(a.shape[0], a.shape[1], -1), axis=(0, 2))
+
+
+@layer
+class _BatchNorm(Layer):
+    """The batch normalisation shared by BatchNorm1d and BatchNorm2d: every field and pass.
+
+    The subclasses differ only in the input ranks they accept (``input_spec``) and their
+    documentation. Statistics are per channel (axis 1) over every other axis.
+    """
+
+    batch_independent: ClassVar[bool] = False
+
+    num_features: int = field(converter=_named(positive_int, "num_features"))
+    eps: float = field(default=1e-5, converter=_named(positive, "eps"))
+    momentum: float = field(
+        default=0.1, converter=_named(interval(0.0, 1.0, high_open=False), "momentum")
+    )
+    dtype: np.dtype = field(default=np.float32, converter=_named(float_dtype, "dtype"))
+    weight: Parameter = field(init=False, repr=False)
+    bias: Parameter = field(init=False, repr=False)
+    running_mean: Buffer = field(init=False, repr=False)
+    running_var: Buffer = field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Weight and bias (each a value and a gradient) and the two running statistics.
+        array_size((self.num_features,), self.dtype, type(self).__name__, copies=6)
+        self.weight = Parameter(np.ones(self.num_features, dtype=self.dtype))
+        self.bias = Parameter(np.zeros(self.num_features, dtype=self.dtype))
+        self.running_mean = Buffer(np.zeros(self.num_features, dtype=self.dtype))
+        self.running_var = Buffer(np.ones(self.num_features, dtype=self.dtype))
+
+    def _work_like(self, name: str, a: np.ndarray) -> np.ndarray:
+        """A reused work array shaped like ``a`` and laid out like it (channels last or not)."""
+        if a.ndim > 2 and _channel_rows(a) is not None:
+            moved = (a.shape[0], *a.shape[2:], a.shape[1])
+            return np.moveaxis(self.scratch(name, moved, a.dtype), -1, 1)
+        return self.scratch(name, a.shape, a.dtype)
+
+    def _ones(self, a: np.ndarray) -> np.ndarray:
+        """Ones for :func:`_channel_sums` over ``a``, from a reused work array."""
+        ones = self.scratch("ones", (a.size // a.shape[1],), a.dtype)
+        ones.fill(1)
+        return ones
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        channels = (-1,) + (1,) * (x.ndim - 2)  # a (channels,) array along axis 1
+        if self.training:
+            n = x.size // x.shape[1]  # values per channel: batch times every spatial size
+            if n < 2:
+                raise ShapeError(
+                    f"{self!r}: needs more than one example per batch in training mode; "
+                    f"got a batch of {x.shape[0]} with {n} value per channel (use eval() "
+                    "to run on single examples)"
+                )
+            ones = self._ones(x)
+            mean = _channel_sums(x, ones) / n
+            x_hat = x - mean.reshape(channels)  # centred for now; x's memory layout
+            square = np.multiply(x_hat, x_hat, out=self._work_like("work", x_hat))
+            var = _channel_sums(square, ones) / n
+            for running, batch_value in (
+                (self.running_mean, mean),
+                (self.running_var, var * (n / (n - 1))),  # unbiased, as PyTorch
+            ):
+                running.value *= 1 - self.momentum
+                running.value += self.momentum * batch_value
+        else:
+            x_hat = x - self.running_mean.value.reshape(channels)
+            var = self.running_var.value
+        inv_std = 1 / np.sqrt(var + self.eps)
+        x_hat *= inv_std.reshape(channels)
+        y = x_hat * self.weight.value.reshape(channels)
+        y += self.bias.value.reshape(channels)
+        # The mode goes into the cache, so that backward matches this forward pass even
+        # if train() or eval() is called in between.
+        self.save_for_backward(
+            x_hat=x_hat, inv_std=inv_std, batch_statistics=np.array(self.training)
+        )
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
+        x_hat, inv_std, batch_statistics = self.saved("x_hat", "inv_std", "batch_statistics")
+        weight, bias = self.weight, self.bias
+        channels = (-1,) + (1,) * (grad_y.ndim - 2)
+        ones = self._ones(grad_y)
+        product = np.multiply(grad_y, x_hat, out=self._work_like("work", grad_y))
+        grad_weight = _channel_sums(product, ones)
+        grad_bias = _channel_sums(grad_y, ones)
+        # A frozen parameter gets no gradient (its sum above is still needed for grad_x).
+        if weight.requires_grad:
+            weight.grad += grad_weight
+        if bias.requires_grad:
+            bias.grad += grad_bias
+        if not self.needs_input_grad:
+            return None
+        scale = (weight.value * inv_std).reshape(channels)
+        if not batch_statistics:  # running statistics are constants: an affine map
+            return grad_y * scale
+        # Through the batch mean and variance: each channel's mean of grad_y and its
+        # projection on x_hat are removed. (The 1/n belongs to the mean's derivative, not
+        # to a loss; n counts the values behind each channel's statistics.)
+        n = grad_y.size // grad_y.shape[1]
+        grad_x = grad_y - (grad_bias / n).reshape(channels)
+        grad_x -= np.multiply(x_hat, (grad_weight / n).reshape(channels), out=product)
+        grad_x *= scale
+        return grad_x
+
+    def __repr__(self) -> str:
+        extra = "" if self.eps == 1e-5 else f", eps={self.eps!r}"
+        extra += "" if self.momentum == 0.1 else f", momentum={self.momentum!r}"
+        return f"{type(self).__name__}({self.num_features}{extra})"
+
+
 @register
 @layer
-class BatchNorm1d(Layer):
+class BatchNorm1d(_BatchNorm):
     """Batch normalisation of each feature (channel), with a learned scale and shift.
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias``, feature by feature, on inputs of
@@ -129,10 +260,10 @@ class BatchNorm1d(Layer):
     ----------
     num_features : int
         The number of features (channels), axis 1 of the input.
-    momentum : float, default 0.1
-        Weight of the newest batch in the running statistics, in ``[0, 1]``.
     eps : float, default 1e-5
         Added to the variance, for stability; ``> 0``.
+    momentum : float, default 0.1
+        Weight of the newest batch in the running statistics, in ``[0, 1]``.
     dtype : float dtype, default numpy.float32
         Dtype of the parameters and buffers. Inputs of another dtype are cast to it.
 
@@ -149,7 +280,8 @@ class BatchNorm1d(Layer):
 
     Notes
     -----
-    In training mode, ``mean`` and ``var`` are the batch's own (the variance divided by
+    The arguments come in PyTorch's order, ``(num_features, eps, momentum)``. In
+    training mode, ``mean`` and ``var`` are the batch's own (the variance divided by
     ``n``, the number of values per channel: ``batch``, or ``batch * length``), the
     gradient flows through them, a channel needs more than one value, and each pass
     updates the running statistics as PyTorch does:
@@ -168,74 +300,60 @@ class BatchNorm1d(Layer):
     (array([0.2, 0.2], dtype=float32), array([1.1, 0.9], dtype=float32))
     """
 
-    batch_independent: ClassVar[bool] = False
     input_spec = InputSpec(min_ndim=2, max_ndim=3, axis=1, size="num_features", dtype="dtype")
+    __repr__ = _BatchNorm.__repr__  # keeps attrs from generating a long one
 
-    num_features: int = field(converter=_num_features)
-    momentum: float = field(default=0.1, converter=_momentum)
-    eps: float = field(default=1e-5, converter=_eps)
-    dtype: np.dtype = field(default=np.float32, converter=_dtype)
-    weight: Parameter = field(init=False, repr=False)
-    bias: Parameter = field(init=False, repr=False)
-    running_mean: Buffer = field(init=False, repr=False)
-    running_var: Buffer = field(init=False, repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        # Weight and bias (each a value and a gradient) and the two running statistics.
-        array_size((self.num_features,), self.dtype, "BatchNorm1d", copies=6)
-        self.weight = Parameter(np.ones(self.num_features, dtype=self.dtype))
-        self.bias = Parameter(np.zeros(self.num_features, dtype=self.dtype))
-        self.running_mean = Buffer(np.zeros(self.num_features, dtype=self.dtype))
-        self.running_var = Buffer(np.ones(self.num_features, dtype=self.dtype))
+@register
+@layer
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of each channel of images, with a learned scale and shift.
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.training:
-            n = x.size // x.shape[1]  # values per channel: batch, times length for 3-d
-            if n < 2:
-                raise ShapeError(
-                    f"{self!r}: needs more than one example per batch in training mode; "
-                    f"got a batch of {x.shape[0]} with {n} value per channel (use eval() "
-                    "to run on single examples)"
-                )
-            mean, var = F.moments(x)
-            for running, batch_value in (
-                (self.running_mean, mean),
-                (self.running_var, var * (n / (n - 1))),
-            ):
-                running.value *= 1 - self.momentum
-                running.value += self.momentum * batch_value
-        else:
-            mean, var = self.running_mean.value, self.running_var.value
-        y, x_hat, inv_std = F.batch_norm(
-            x, mean, var, self.weight.value, self.bias.value, self.eps
-        )
-        # The mode goes into the cache, so that backward matches this forward pass even
-        # if train() or eval() is called in between.
-        self.save_for_backward(
-            x_hat=x_hat, inv_std=inv_std, batch_statistics=np.array(self.training)
-        )
-        return y
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, channel by channel, on inputs of
+    shape ``(batch, num_features, height, width)``, with statistics over the batch, the
+    height and the width, as PyTorch's ``BatchNorm2d`` (same parameter and buffer names,
+    so a ``state_dict`` moves between the two unchanged).
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
-        x_hat, inv_std, batch_statistics = self.saved("x_hat", "inv_std", "batch_statistics")
-        weight, bias = self.weight, self.bias
-        if not self.needs_input_grad:  # the parameters' gradients alone: two reductions
-            axes = (0, *range(2, grad_y.ndim))
-            if weight.requires_grad:  # a frozen parameter gets no gradient, no work
-                weight.grad += np.add.reduce(grad_y * x_hat, axis=axes)
-            if bias.requires_grad:
-                bias.grad += np.add.reduce(grad_y, axis=axes)
-            return None
-        grad_x, grad_weight, grad_bias = F.batch_norm_grad(
-            x_hat, inv_std, weight.value, grad_y, batch_statistics=bool(batch_statistics)
-        )
-        if weight.requires_grad:
-            weight.grad += grad_weight
-        if bias.requires_grad:
-            bias.grad += grad_bias
-        return grad_x
+    Parameters
+    ----------
+    num_features : int
+        The number of channels, axis 1 of the input.
+    eps : float, default 1e-5
+        Added to the variance, for stability; ``> 0``.
+    momentum : float, default 0.1
+        Weight of the newest batch in the running statistics, in ``[0, 1]``.
+    dtype : float dtype, default numpy.float32
+        Dtype of the parameters and buffers. Inputs of another dtype are cast to it.
 
-    def __repr__(self) -> str:
-        extra = "" if self.momentum == 0.1 else f", momentum={self.momentum!r}"
-        extra += "" if self.eps == 1e-5 else f", eps={self.eps!r}"
-        return f"BatchNorm1d({self.num_features}{extra})"
+    Attributes
+    ----------
+    weight : Parameter of shape (num_features,)
+        The scale (gamma), ones at first.
+    bias : Parameter of shape (num_features,)
+        The shift (beta), zeros at first.
+    running_mean : Buffer of shape (num_features,)
+        Zeros at first.
+    running_var : Buffer of shape (num_features,)
+        Ones at first.
+
+    Notes
+    -----
+    Training and evaluation behave as in :class:`BatchNorm1d`, with
+    ``n = batch * height * width`` values per channel. Inputs whose channels are last in
+    memory (a ``Conv2d`` output, PyTorch's channels_last) keep that layout in the output
+    and the input gradient, and their per-channel sums are matrix-vector products.
+
+    Examples
+    --------
+    >>> import numpy as np, nnframe as nf
+    >>> layer = nf.BatchNorm2d(1)
+    >>> x = np.array([1.0, 3.0, 5.0, 7.0], dtype=np.float32).reshape(1, 1, 2, 2)
+    >>> layer(x).round(4)
+    array([[[[-1.3416, -0.4472],
+             [ 0.4472,  1.3416]]]], dtype=float32)
+    >>> layer.running_mean.value, layer.running_var.value.round(4)
+    (array([0.4], dtype=float32), array([1.5667], dtype=float32))
+    """
+
+    input_spec = InputSpec(min_ndim=4, max_ndim=4, axis=1, size="num_features", dtype="dtype")
+    __repr__ = _BatchNorm.__repr__  # keeps attrs from generating a long one

@@ -18,13 +18,17 @@ The modules, and what each reproduces:
   linear-activation forward and backward, the L-layer model, the cost, the update.
 - ``deep_network_application``: its companion, "Deep Neural Network for Image
   Classification: Application": ``two_layer_model``, ``L_layer_model`` and ``predict``.
+- ``convolution``: "Convolutional Model: step by step", in that notebook's notation
+  (examples first, channels LAST: ``A_prev.shape == (m, n_H_prev, n_W_prev, n_C_prev)``,
+  ``W.shape == (f, f, n_C_prev, n_C)``): ``zero_pad``, ``conv_single_step``,
+  ``conv_forward``, ``pool_forward``, ``conv_backward``, ``create_mask_from_window``,
+  ``distribute_value``, ``pool_backward``, in the notebook's loops.
 - ``bridge``: no notebook; ``to_sequential`` and ``from_sequential`` move the course's
   ``parameters`` dictionary into an ``nnframe.Sequential`` and back.
 
 The next notebooks join as sibling modules named after them, each importing only the
-earlier ones and ``nnframe``: "Convolutional Neural Networks: Step by Step" as
-``convolution`` (``zero_pad``, ``conv_forward``, ``pool_forward``, their backward passes),
-"Building your Recurrent Neural Network: Step by Step" as ``recurrent`` (``rnn_forward``,
+earlier ones and ``nnframe``, as ``convolution`` did: "Building your Recurrent Neural
+Network: Step by Step" as ``recurrent`` (``rnn_forward``,
 ``lstm_forward``, ...); a module past 600 lines splits as ``deep_network`` did. This
 package re-exports every public name of its modules, except a name two notebooks use for
 different functions (the recurrent notebook's ``sigmoid`` keeps no cache): that one stays
@@ -32,6 +36,16 @@ in its module (``stepwise.recurrent.sigmoid``).
 """
 
 from nnframe.stepwise.bridge import from_sequential, to_sequential
+from nnframe.stepwise.convolution import (
+    conv_backward,
+    conv_forward,
+    conv_single_step,
+    create_mask_from_window,
+    distribute_value,
+    pool_backward,
+    pool_forward,
+    zero_pad,
+)
 from nnframe.stepwise.deep_network import Cache as Cache
 from nnframe.stepwise.deep_network import (
     L_model_backward,
@@ -59,6 +73,11 @@ __all__ = [
     "L_model_backward",
     "L_model_forward",
     "compute_cost",
+    "conv_backward",
+    "conv_forward",
+    "conv_single_step",
+    "create_mask_from_window",
+    "distribute_value",
     "from_sequential",
     "initialize_parameters",
     "initialize_parameters_deep",
@@ -66,6 +85,8 @@ __all__ = [
     "linear_activation_forward",
     "linear_backward",
     "linear_forward",
+    "pool_backward",
+    "pool_forward",
     "predict",
     "relu",
     "relu_backward",
@@ -74,4 +95,5 @@ __all__ = [
     "to_sequential",
     "two_layer_model",
     "update_parameters",
+    "zero_pad",
 ]

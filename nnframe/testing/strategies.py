@@ -13,9 +13,11 @@ Compose them in your own property tests::
 Every strategy draws bounded, finite values (no NaN or inf), float32 with
 ``floats(width=32)`` so that nothing is truncated, and keeps values off a layer's kinks
 *by construction*: a value that lands within ``margin`` of a kink is moved out of the
-margin (see :func:`off_kinks`), so no example is thrown away. A layer whose input is
-integer indices (an ``InputSpec`` with ``indices``, such as ``Embedding``'s) gets integer
-arrays in range instead (:func:`index_inputs`, chosen by :func:`arrays_for`).
+margin (see :func:`off_kinks`), so no example is thrown away; for a layer tagged ``ties``
+(max pooling) the values are also kept ``TIE_MARGIN`` apart (:func:`off_ties`). A layer
+whose input is integer indices (an ``InputSpec`` with ``indices``, such as
+``Embedding``'s) gets integer arrays in range instead (:func:`index_inputs`, chosen by
+:func:`arrays_for`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from nnframe.losses import Loss
 __all__ = [
     "DEFAULT_WIDTH",
     "KINK_MARGIN",
+    "TIE_MARGIN",
     "arrays_for",
     "batch_sizes",
     "index_inputs",
@@ -42,15 +45,20 @@ __all__ = [
     "input_indices",
     "input_is_differentiable",
     "input_kinks",
+    "input_ties",
     "is_batch_independent",
     "is_stochastic",
     "layer_inputs",
     "loss_inputs",
     "off_kinks",
+    "off_ties",
 ]
 
 #: How close to a kink a drawn value may come before it is moved away.
 KINK_MARGIN = 1e-2
+#: The least distance between two values of an input drawn for a layer tagged ``ties``:
+#: a thousand times the finite-difference step, so no step reorders them.
+TIE_MARGIN = 1e-3
 #: The per-example width used when a layer's width cannot be read from its attributes.
 DEFAULT_WIDTH = 3
 # Probabilities kept inside this interval have well-behaved derivatives (PyTorch's BCE tests
@@ -98,6 +106,57 @@ def off_kinks(
         near = np.abs(offset) < margin
         out[near] = kink + offset[near] + np.copysign(margin, offset[near])
     return out.astype(array.dtype, copy=False)
+
+
+def off_ties(
+    x: npt.ArrayLike,
+    margin: float = TIE_MARGIN,
+    kinks: Sequence[float] = (),
+    kink_margin: float = KINK_MARGIN,
+) -> np.ndarray:
+    """Return a copy of ``x`` whose values are all at least ``margin`` apart, off ``kinks``.
+
+    A map, not a filter: in ascending order, each value is raised just enough to stand
+    ``margin`` above the one before (values already apart stay where they are, equal
+    ones fan out upwards); then, for each kink in ascending order, every value above
+    ``kink - kink_margin`` moves up by ``2 * kink_margin``, which clears the band around
+    the kink and keeps the order and the gaps. Values may so grow by up to
+    ``margin * (x.size - 1) + 2 * kink_margin * len(kinks)``. The dtype of ``x`` is kept.
+
+    Examples
+    --------
+    >>> off_ties(np.array([0.5, 0.0, 0.5, 0.0]))
+    array([0.5  , 0.   , 0.501, 0.001])
+    >>> off_ties(np.array([0.0, 0.0]), kinks=(0.0,))
+    array([0.02 , 0.021])
+    """
+    array = np.asarray(x)
+    flat = array.astype(np.float64).ravel()
+    order = np.argsort(flat, kind="stable")
+    steps = margin * np.arange(flat.size)
+    spread = steps + np.maximum.accumulate(flat[order] - steps)
+    for kink in sorted(kinks):
+        spread[spread > kink - kink_margin] += 2 * kink_margin
+    out = np.empty_like(flat)
+    out[order] = spread
+    return out.reshape(array.shape).astype(array.dtype if array.dtype.kind == "f" else flat.dtype)
+
+
+def input_ties(layer: Layer) -> bool:
+    """Return whether whatever sees a layer's input first is tagged ``ties``.
+
+    The layer's own tag or, for a container, its first sub-layer's (recursively), as for
+    :func:`input_kinks`. A tied layer deeper in a stack (a MaxPool2d after a Conv2d)
+    sees values the input cannot steer.
+
+    Examples
+    --------
+    >>> import nnframe as nf
+    >>> input_ties(nf.Sequential(nf.MaxPool2d(2), nf.Flatten()))
+    True
+    """
+    children = layer.named_children()
+    return bool(layer.ties) or (bool(children) and input_ties(children[0][1]))
 
 
 def input_kinks(layer: Layer) -> tuple[float, ...]:
@@ -267,6 +326,7 @@ def layer_inputs(
     bound: float = _MODERATE,
     margin: float = KINK_MARGIN,
     max_width: int = 6,
+    avoid_ties: bool = False,
 ) -> st.SearchStrategy[np.ndarray]:
     """Float arrays of shape ``(batch, *input_shape)`` for a layer's forward pass.
 
@@ -289,6 +349,9 @@ def layer_inputs(
         The distance kept from every kink in ``avoid``.
     max_width : int, default 6
         The largest width drawn when ``input_shape`` is None.
+    avoid_ties : bool, default False
+        Keep every value ``TIE_MARGIN`` from every other (for a layer tagged ``ties``),
+        by construction: see :func:`off_ties`, which also clears the kinks then.
 
     Returns
     -------
@@ -319,6 +382,8 @@ def layer_inputs(
         batch = draw(st.integers(min_batch, max_batch))
         example = shape if shape is not None else (draw(st.integers(1, max_width)),)
         x = draw(arrays(float_dtype, (batch, *example), elements=elements))
+        if avoid_ties:
+            return off_ties(x, kinks=kinks, kink_margin=margin)
         return off_kinks(x, kinks, margin) if kinks else x
 
     return draw_inputs()
@@ -393,7 +458,8 @@ def arrays_for(
     """Inputs suited to ``layer``: its input shape, off its kinks, in ``dtype``.
 
     The per-example shape is ``input_shape`` or :func:`infer_input_shape` of the layer;
-    the kinks avoided are :func:`input_kinks`; the smallest batch is 2 for a layer that is
+    the kinks avoided are :func:`input_kinks`, and values are kept apart when
+    :func:`input_ties` says so; the smallest batch is 2 for a layer that is
     not :func:`is_batch_independent` (BatchNorm needs two examples), else 1. A layer
     whose input is integer indices (:func:`input_indices`) gets int64 indices in range
     (:func:`index_inputs`) instead; ``dtype``, ``bound`` and ``margin`` then do not apply.
@@ -419,7 +485,7 @@ def arrays_for(
         return index_inputs(count, shape, min_batch, max(max_batch, min_batch))
     return layer_inputs(
         shape, dtype, input_kinks(layer), min_batch, max(max_batch, min_batch),
-        bound=bound, margin=margin,
+        bound=bound, margin=margin, avoid_ties=input_ties(layer),
     )
 
 

@@ -23,6 +23,7 @@ from nnframe.testing.strategies import (
     infer_input_shape,
     input_indices,
     input_kinks,
+    input_ties,
     is_batch_independent,
     layer_inputs,
     loss_inputs,
@@ -243,10 +244,11 @@ def _run_layer_check(
             if count is not None:
                 inputs = index_inputs(count, shape, min_batch, int(options["max_batch"]))
             else:
-                kinks = input_kinks(prototype) if check.inputs == "smooth" else ()
+                smooth = check.inputs == "smooth"
                 inputs = layer_inputs(
-                    shape, dtype, kinks, min_batch, int(options["max_batch"]),
-                    bound=float(options["bound"]),
+                    shape, dtype, input_kinks(prototype) if smooth else (), min_batch,
+                    int(options["max_batch"]), bound=float(options["bound"]),
+                    avoid_ties=smooth and input_ties(prototype),
                 )
 
             test = _settings(max_examples)(
@@ -269,8 +271,10 @@ def check_layer(
     Every check builds its own layers, from the factory or as clones of the layer given,
     which is never changed. What the layer is comes from the class tags of the layer and
     its sub-layers, not from options: ``kinks`` (inputs kept off those of whatever sees
-    the input first, for the gradient checks), ``stochastic`` (generators replayed so
-    that repeated forwards match; compared in evaluation mode where a mask cannot match)
+    the input first, for the gradient checks), ``ties`` (the same inputs' values kept
+    apart when whatever sees the input first is tagged so, as max pooling is),
+    ``stochastic`` (generators replayed so that repeated forwards match; compared in
+    evaluation mode where a mask cannot match)
     ``batch_independent`` (False anywhere skips ``check_batch_independence`` and draws
     batches of at least 2) and ``differentiable_input``; and from the ``input_spec`` of
     whatever sees the input first. A layer taking integer indices (``Embedding``, or a

@@ -403,7 +403,8 @@ def test_batch_norm_rejects_bad_arguments(make, error, message):
 def test_batch_norm_repr_tags_and_init_fields():
     assert repr(nf.BatchNorm1d(64)) == "BatchNorm1d(64)"
     layer = nf.BatchNorm1d(8, momentum=0.2, eps=1e-3, dtype=np.float64)
-    assert repr(layer) == "BatchNorm1d(8, momentum=0.2, eps=0.001)"
+    assert repr(layer) == "BatchNorm1d(8, eps=0.001, momentum=0.2)"  # PyTorch's order
+    assert nf.BatchNorm1d(8, 1e-3, 0.2).get_config() == layer.get_config() | {"dtype": np.float32}
     assert not nf.BatchNorm1d.batch_independent and not nf.BatchNorm1d.stochastic
     clone = rebuilt(layer)
     assert (clone.num_features, clone.momentum, clone.eps, clone.dtype) == (
