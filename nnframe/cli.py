@@ -226,10 +226,17 @@ def _train(args: argparse.Namespace) -> int:
             "nnframe train: error: --channels applies to --model cnn only "
             "(see nnframe train --help)"
         )
-    data = datasets.load(
-        args.data, target=args.target, test_size=args.test_size, rng=args.seed,
-        standardize=CNN_STANDARDIZE if images else True,
-    )
+    data = datasets.load(args.data, target=args.target, test_size=args.test_size, rng=args.seed)
+    if images:
+        if data.image_shape is None:
+            raise DataError(
+                f"--model cnn: the data set {data.name!r} is a table, not images (no image "
+                f"shape); use an image data set ({', '.join(datasets.IMAGE_SHAPES)}) or "
+                "--model mlp"
+            )
+        data = datasets.load(
+            args.data, test_size=args.test_size, rng=args.seed, standardize=CNN_STANDARDIZE
+        )
     x_train, x_test = (data.images("train"), data.images("test")) if images else (
         data.x_train, data.x_test
     )
@@ -328,12 +335,7 @@ def _build_cnn(
     outputs: int,
     output_activation: str | None,
 ) -> Sequential:
-    if data.image_shape is None:
-        raise DataError(
-            f"--model cnn: the data set {data.name!r} is a table, not images (no image "
-            f"shape); use an image data set ({', '.join(datasets.IMAGE_SHAPES)}) or "
-            "--model mlp"
-        )
+    assert data.image_shape is not None  # _train refused a table
     if args.hidden is not None and len(args.hidden) != 1:
         raise UsageError(
             "nnframe train: error: --hidden takes one width for --model cnn (the dense layer "

@@ -269,10 +269,10 @@ def cnn(
     >>> model = nf.cnn((1, 8, 8), 10, rng=0)
     >>> model
     Sequential(
-      (0): Conv2d(1, 16, kernel_size=(3, 3), padding=same)
+      (0): Conv2d(1, 16, kernel_size=(5, 5), padding='same')
       (1): ReLU()
       (2): MaxPool2d(kernel_size=(2, 2), stride=(2, 2))
-      (3): Conv2d(16, 32, kernel_size=(3, 3), padding=same)
+      (3): Conv2d(16, 32, kernel_size=(5, 5), padding='same')
       (4): ReLU()
       (5): MaxPool2d(kernel_size=(2, 2), stride=(2, 2))
       (6): Flatten()
@@ -280,8 +280,8 @@ def cnn(
       (8): ReLU()
       (9): Linear(64 -> 10)
     )
-    >>> model.summary((1, 8, 8)).rows[2].output_shape
-    (16, 4, 4)
+    >>> [row.output_shape for row in model.summary((1, 8, 8)).rows][:6]
+    [(16, 8, 8), (16, 8, 8), (16, 4, 4), (32, 4, 4), (32, 4, 4), (32, 2, 2)]
     """
     owner = "cnn"
     given: object = image_shape
@@ -310,10 +310,11 @@ def cnn(
             f"{owner}: an image of shape {tuple(shape)} is too small for {len(sizes)} "
             f"poolings by 2 (channels={tuple(sizes)}); use fewer channels entries"
         )
-    # BatchNorm2d and MaxPool2d are attrs classes behind @nnframe.layer, which mypy cannot
+    # BatchNorm2d, MaxPool2d and Dropout are attrs classes behind @nnframe.layer, which mypy cannot
     # see through: call them as the callables they are.
     batch_norm_2d: Callable[..., Layer] = BatchNorm2d
     max_pool_2d: Callable[..., Layer] = MaxPool2d
+    dropout_layer: Callable[..., Layer] = Dropout
     model = Sequential()
     fan_in = shape[0]
     for size in sizes:
@@ -328,7 +329,7 @@ def cnn(
         fan_in = size
     model.append(Flatten())
     if drop:
-        model.append(Dropout(drop, rng=generator))
+        model.append(dropout_layer(drop, rng=generator))
     model.append(Linear(fan_in * height * width, hidden, rng=generator, dtype=dtype))
     model.append(ReLU())
     model.append(Linear(hidden, n_outputs, rng=generator, dtype=dtype))

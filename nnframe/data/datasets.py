@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen
 
-from nnframe.checks import boolean, float_dtype, interval
+from nnframe.checks import float_dtype, interval
 from nnframe.data.bundled import IMAGE_SHAPES, NAMES, read_bundled
+from nnframe.data.images import as_images, check_image_shape, check_standardize
 from nnframe.data.split import shuffled_split, stratified_split
 from nnframe.data.standardizer import Standardizer, float_rows
 from nnframe.data.tables import encode_target, numeric_columns, read_table, target_column
@@ -20,6 +21,7 @@ from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeErr
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = [
+    "IMAGE_SHAPES",
     "MAX_AUTO_CLASSES",
     "NAMES",
     "TASKS",
@@ -109,17 +111,7 @@ class Dataset:
     image_shape: tuple[int, ...] | None = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        shape = self.image_shape
-        if shape is not None and (
-            not isinstance(shape, tuple)
-            or not shape
-            or not all(isinstance(d, int) and d > 0 for d in shape)
-            or int(np.prod(shape)) != self.n_features
-        ):
-            raise ShapeError(
-                f"Dataset {self.name!r}: image_shape must be a tuple of positive ints holding "
-                f"the {self.n_features} features; got {shape!r}"
-            )
+        check_image_shape(self.image_shape, self.n_features, f"Dataset {self.name!r}")
 
     @property
     def n_features(self) -> int:
@@ -172,26 +164,11 @@ class Dataset:
         return array.astype(self.dtype)
 
     def as_images(self, x: npt.ArrayLike) -> FloatArray:
-        """Reshape feature rows to images: ``(n, n_features)`` to ``(n, *image_shape)``.
+        """Reshape prepared rows ``(n, n_features)`` to images ``(n, *image_shape)``.
 
-        Use it on prepared rows (``x_train``, ``x_test``, or new rows after
-        :meth:`transform`) to feed a convolution. The result is a view when numpy can make
-        one; the values are not changed.
-
-        Parameters
-        ----------
-        x : array_like of shape (n, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n, *image_shape)
-
-        Raises
-        ------
-        DataError
-            If the data set is a table (:attr:`image_shape` is None).
-        ShapeError
-            If ``x`` is not 2-d with ``n_features`` columns.
+        For ``x_train``, ``x_test`` or new rows after :meth:`transform`: a view when numpy
+        can make one, the values unchanged. Raises ``DataError`` for a table (no
+        :attr:`image_shape`), ``ShapeError`` for rows of the wrong shape.
 
         Examples
         --------
@@ -199,44 +176,18 @@ class Dataset:
         >>> digits.as_images(digits.x_test[:5]).shape
         (5, 1, 8, 8)
         """
-        if self.image_shape is None:
-            raise DataError(
-                f"Dataset {self.name!r}: is a table, not images (its image_shape is None); "
-                f"image data sets: {', '.join(IMAGE_SHAPES)}"
-            )
-        array = np.asarray(x)
-        if array.ndim != 2 or array.shape[1] != self.n_features:
-            raise ShapeError(
-                f"Dataset {self.name!r}.as_images: expected rows of shape (n, "
-                f"{self.n_features}); got shape {array.shape}"
-            )
-        return array.reshape(len(array), *self.image_shape)
+        return as_images(x, self.image_shape, f"Dataset {self.name!r}.as_images")
 
     def images(self, split: str = "train") -> FloatArray:
-        """The training or test rows as images, ``(n, *image_shape)``: a convolution's input.
+        """The ``"train"`` or ``"test"`` rows as images ``(n, *image_shape)``, for a convolution.
 
         ``data.images("train")`` is ``data.x_train.reshape(-1, *data.image_shape)``, a view
-        of the same (standardised) values.
-
-        Parameters
-        ----------
-        split : {"train", "test"}, default "train"
-
-        Returns
-        -------
-        ndarray of shape (n, *image_shape)
-
-        Raises
-        ------
-        ArgumentError
-            For a ``split`` other than ``"train"`` or ``"test"``.
-        DataError
-            If the data set is a table (:attr:`image_shape` is None).
+        of the same (standardised) values. Raises ``ArgumentError`` for another ``split``,
+        ``DataError`` for a table (no :attr:`image_shape`).
 
         Examples
         --------
-        >>> digits = load("digits", rng=0)
-        >>> digits.images("test").shape
+        >>> load("digits", rng=0).images("test").shape
         (360, 1, 8, 8)
         """
         if split not in ("train", "test"):
@@ -387,7 +338,7 @@ def load(
         )
     test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
     float_type = float_dtype(dtype, "datasets: dtype")
-    how = _check_standardize(standardize, name, IMAGE_SHAPES.get(name))
+    how = check_standardize(standardize, name, IMAGE_SHAPES.get(name))
 
     x, y, feature_names, class_names = read_bundled(name)
     if class_names is None:
@@ -489,7 +440,7 @@ def load_csv(
     """
     test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
     float_type = float_dtype(dtype, "datasets: dtype")
-    how = _check_standardize(standardize, str(path), None)
+    how = check_standardize(standardize, str(path), None)
     forced_task = None if task is None else _check_task(task)
 
     table = read_table(path)
@@ -575,25 +526,6 @@ def read_features(
 # ---------------------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_standardize(
-    standardize: object, name: str, image_shape: tuple[int, ...] | None
-) -> str | None:
-    """Return "feature", "channel" or None (not standardised)."""
-    if isinstance(standardize, str):
-        if standardize not in ("feature", "channel"):
-            raise ArgumentError(
-                f'datasets: standardize must be True, False, "feature" or "channel"; got '
-                f"{standardize!r}"
-            )
-        if standardize == "channel" and image_shape is None:
-            raise ArgumentError(
-                f'datasets: standardize="channel" needs images; {name!r} is a table (use '
-                f'True for per-feature standardisation)'
-            )
-        return standardize
-    return "feature" if boolean(standardize, "datasets: standardize") else None
 
 
 def _check_task(task: object) -> str:
