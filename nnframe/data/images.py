@@ -121,7 +121,7 @@ def check_standardize(
     if isinstance(standardize, str):
         if standardize not in STANDARDIZE_CHOICES:
             raise ArgumentTypeError(
-                f'datasets: standardize must be True, False, "feature" or "channel"; got '
+                f'datasets: standardize must be a bool, "feature" or "channel"; got '
                 f"{standardize!r}"
             )
         if standardize == "channel" and image_shape is None:
