@@ -17,7 +17,7 @@ from nnframe.layers import *  # noqa: F403  every public layer, listed once: in 
 from nnframe.layers import registry
 from nnframe.layers.registry import register
 from nnframe.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
-from nnframe.models import mlp, resmlp
+from nnframe.models import cnn, mlp, resmlp
 from nnframe.optim import (
     SGD,
     Adam,
@@ -69,6 +69,7 @@ __all__ = [
     "callbacks",
     "clip_grad_norm",
     "clip_grad_value",
+    "cnn",
     "data",
     "datasets",
     "errors",

@@ -31,7 +31,7 @@ from nnframe.errors import (
 )
 from nnframe.grad_mode import no_grad
 from nnframe.layers import Layer, Linear, Sequential
-from nnframe.models import ACTIVATIONS, mlp, resmlp
+from nnframe.models import ACTIVATIONS, cnn, mlp, resmlp
 from nnframe.training import Callback, Trainer
 from nnframe.training.history import figure_file
 
@@ -43,6 +43,10 @@ OPTIMIZERS = {
     "adamw": (optim.AdamW, {"lr": 1e-3}),
     "rmsprop": (optim.RMSprop, {"lr": 1e-3}),
 }
+
+
+CNN_STANDARDIZE = "channel"
+"""How ``--model cnn`` standardises the pixels (see ``nnframe.datasets.load``)."""
 
 
 class UsageError(Exception):
@@ -113,9 +117,10 @@ def _parser() -> _Parser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = commands.add_parser(
         "train",
-        help="train an MLP on a data set and report held-out results",
+        help="train an MLP or a CNN on a data set and report held-out results",
         description=(
-            "Train a multi-layer perceptron (or a residual MLP) on a bundled data set "
+            "Train a multi-layer perceptron (or a residual MLP, or a convolutional network "
+            "on images) on a bundled data set "
             f"({', '.join(datasets.NAMES)}) or a CSV file, then report the held-out "
             "test results. With no options: an MLP on the digits data set."
         ),
@@ -123,14 +128,21 @@ def _parser() -> _Parser:
     train.add_argument("--data", default="digits", help="bundled name or PATH.csv (default digits)")
     train.add_argument("--target", help="target column of a CSV file (default: the last)")
     train.add_argument(
-        "--model", choices=("mlp", "resmlp"), default="mlp",
+        "--model", choices=("mlp", "resmlp", "cnn"), default="mlp",
         help="mlp: Linear and activation layers (default); resmlp: pre-norm residual blocks "
-        "(nnframe.resmlp)",
+        "(nnframe.resmlp); cnn: convolution blocks on the data set's images, e.g. digits "
+        "as (1, 8, 8) (nnframe.cnn)",
     )
     train.add_argument(
         "--hidden", type=_hidden_sizes, default=None,
         help="mlp: hidden layer sizes, comma-separated, e.g. 64,32 (default 256); resmlp: "
-        "the width of the residual stream (default 128)",
+        "the width of the residual stream (default 128); cnn: the width of the dense layer "
+        "after the convolutions (default 64)",
+    )
+    train.add_argument(
+        "--channels", type=_hidden_sizes, default=None,
+        help="cnn: the output channels of each Conv2d-ReLU-MaxPool2d block, comma-separated "
+        "(default 16,32)",
     )
     train.add_argument(
         "--blocks", type=_non_negative_int, default=2,
@@ -208,10 +220,29 @@ def _train(args: argparse.Namespace) -> int:
     if args.out is not None:
         _check_out(args.out)
     plot_file = figure_file(args.plot, "--plot") if args.plot else None
+    images = args.model == "cnn"
+    if not images and args.channels is not None:
+        raise UsageError(
+            "nnframe train: error: --channels applies to --model cnn only "
+            "(see nnframe train --help)"
+        )
     data = datasets.load(args.data, target=args.target, test_size=args.test_size, rng=args.seed)
+    if images:
+        if data.image_shape is None:
+            raise DataError(
+                f"--model cnn: the data set {data.name!r} is a table, not images (no image "
+                f"shape); use an image data set ({', '.join(datasets.IMAGE_SHAPES)}) or "
+                "--model mlp"
+            )
+        data = datasets.load(
+            args.data, test_size=args.test_size, rng=args.seed, standardize=CNN_STANDARDIZE
+        )
+    x_train, x_test = (data.images("train"), data.images("test")) if images else (
+        data.x_train, data.x_test
+    )
     outputs = data.n_outputs
     loss, output_activation = _loss_for(data.task)
-    model = _build_model(args, data.n_features, outputs, output_activation)
+    model = _build_model(args, data, outputs, output_activation)
     optimizer_class, settings = OPTIMIZERS[args.optimizer]
     if args.lr is not None:
         settings = {**settings, "lr": args.lr}
@@ -227,6 +258,7 @@ def _train(args: argparse.Namespace) -> int:
     print(
         f"data: {data.name} ({data.task}), {len(data.x_train)} training and "
         f"{len(data.x_test)} test examples, {data.n_features} features"
+        + (f" as images {x_train.shape[1:]}" if images else "")
         + (f", {data.n_classes} classes" if data.task != "regression" else "")
     )
     print(f"model: {' -> '.join(_one_line(layer) for layer in model)}")
@@ -238,15 +270,15 @@ def _train(args: argparse.Namespace) -> int:
             "training losses are in those units, test results in the target's"
         )
     history = trainer.fit(
-        data.x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+        x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
         rng=args.seed, progress=bars, callbacks=[] if bars else [_EpochLines(args.epochs)],
     )
     if scale is not None:
         _unscale_output(model, *scale)
-    results = trainer.evaluate(data.x_test, data.y_test)
+    results = trainer.evaluate(x_test, data.y_test)
     elapsed = time.perf_counter() - started
     if data.task == "regression":
-        r2 = metrics.r2(trainer.predict(data.x_test), data.y_test)
+        r2 = metrics.r2(trainer.predict(x_test), data.y_test)
         print(f"test mean squared error: {results['loss']:.4f}")
         print(f"test R^2: {r2:.4f}")
     else:
@@ -257,7 +289,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"learning curves saved to {plot_file}")
     if args.out is not None:
         record = Preprocessing.from_dataset(
-            data, loss, source=args.data, seed=args.seed, test_size=args.test_size
+            data, loss, source=args.data, seed=args.seed, test_size=args.test_size,
+            input_shape=data.image_shape if images else None,
         )
         io.save(model, args.out, metadata={PREPROCESSING_KEY: record.to_json()})
         print(f"model saved to {args.out}")
@@ -265,8 +298,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _build_model(
-    args: argparse.Namespace, n_features: int, outputs: int, output_activation: str | None
+    args: argparse.Namespace,
+    data: datasets.Dataset,
+    outputs: int,
+    output_activation: str | None,
 ) -> Sequential:
+    n_features = data.n_features
+    if args.model == "cnn":
+        return _build_cnn(args, data, outputs, output_activation)
     if args.model == "mlp":
         hidden = [256] if args.hidden is None else args.hidden
         return mlp(
@@ -285,6 +324,34 @@ def _build_model(
         outputs,
         width=128 if args.hidden is None else args.hidden[0],
         blocks=args.blocks,
+        output_activation=output_activation,
+        rng=args.seed,
+    )
+
+
+def _build_cnn(
+    args: argparse.Namespace,
+    data: datasets.Dataset,
+    outputs: int,
+    output_activation: str | None,
+) -> Sequential:
+    assert data.image_shape is not None  # _train refused a table
+    if args.hidden is not None and len(args.hidden) != 1:
+        raise UsageError(
+            "nnframe train: error: --hidden takes one width for --model cnn (the dense layer "
+            f"after the convolutions); got {','.join(map(str, args.hidden))} "
+            "(see nnframe train --help)"
+        )
+    if args.channels is not None and not args.channels:
+        raise UsageError(
+            "nnframe train: error: --channels needs at least one size for --model cnn, "
+            "e.g. 16,32 (see nnframe train --help)"
+        )
+    return cnn(
+        data.image_shape,
+        outputs,
+        channels=(16, 32) if args.channels is None else args.channels,
+        hidden=64 if args.hidden is None else args.hidden[0],
         output_activation=output_activation,
         rng=args.seed,
     )

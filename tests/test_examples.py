@@ -23,6 +23,12 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
         [r"^trained 2 epochs", r"^test accuracy: 0\.\d{4} \(test loss \d+\.\d{4}\)$",
          r"^confusion matrix", r"^  9 ", r"^learning curves saved to curves\.png$"],
     ),
+    "digits_cnn.py": (
+        ["--epochs", "2"],
+        [r"^digits: 1437 training and 360 test images of shape \(1, 8, 8\)$",
+         r"\(batch, 16, 8, 8\)", r"\(batch, 32, 2, 2\)", r"^trained 2 epochs$",
+         r"^test accuracy: 0\.\d{4} \(test loss \d+\.\d{4}\)$", r"^wall time: "],
+    ),
     "breast_cancer_course_architecture.py": (
         ["--iterations", "200", "--epochs", "3"],
         [r"^layers_dims = \[30, 20, 7, 5, 1\]$",

@@ -13,7 +13,7 @@ The modules, each with one job:
 """
 
 from nnframe.data import bundled, datasets, preprocessing, split, standardizer, tables
-from nnframe.data.bundled import NAMES
+from nnframe.data.bundled import IMAGE_SHAPES, NAMES
 from nnframe.data.datasets import (
     MAX_AUTO_CLASSES,
     TASKS,
@@ -26,6 +26,7 @@ from nnframe.data.preprocessing import PREPROCESSING_KEY, Preprocessing
 from nnframe.data.standardizer import Standardizer
 
 __all__ = [
+    "IMAGE_SHAPES",
     "MAX_AUTO_CLASSES",
     "NAMES",
     "PREPROCESSING_KEY",

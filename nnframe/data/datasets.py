@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen
 
-from nnframe.checks import boolean, float_dtype, interval
-from nnframe.data.bundled import NAMES, read_bundled
+from nnframe.checks import float_dtype, interval
+from nnframe.data.bundled import IMAGE_SHAPES, NAMES, read_bundled
+from nnframe.data.images import as_images, check_image_shape, check_standardize
 from nnframe.data.split import shuffled_split, stratified_split
 from nnframe.data.standardizer import Standardizer, float_rows
 from nnframe.data.tables import encode_target, numeric_columns, read_table, target_column
@@ -20,6 +21,7 @@ from nnframe.errors import ArgumentError, ArgumentTypeError, DataError, ShapeErr
 from nnframe.rng import RNGLike, as_generator
 
 __all__ = [
+    "IMAGE_SHAPES",
     "MAX_AUTO_CLASSES",
     "NAMES",
     "TASKS",
@@ -76,6 +78,11 @@ class Dataset:
     train_indices, test_indices : ndarray of int64
         The positions, in the source rows (CSV data lines or the bundled order), of the
         rows in ``x_train`` and ``x_test``, in the same order.
+    image_shape : tuple of int or None
+        For an image data set, the shape of one image, channels first (``(1, 8, 8)`` for
+        ``digits``: one grey channel, 8 rows, 8 columns), whose size is ``n_features``; the
+        features are its pixels in C order. None for a table. :meth:`images` and
+        :meth:`as_images` give the rows as images for a convolution.
 
     Examples
     --------
@@ -84,6 +91,9 @@ class Dataset:
     Dataset('iris', task='multiclass', features=4, classes=3, train=120, test=30, dtype=float32)
     >>> data.x_train.shape, data.y_train.dtype
     ((120, 4), dtype('int64'))
+    >>> digits = load("digits", rng=0)
+    >>> digits.image_shape, digits.images("train").shape
+    ((1, 8, 8), (1437, 1, 8, 8))
     """
 
     name: str
@@ -98,6 +108,10 @@ class Dataset:
     standardizer: Standardizer | None = field(repr=False)
     train_indices: IntArray = field(repr=False)
     test_indices: IntArray = field(repr=False)
+    image_shape: tuple[int, ...] | None = field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        check_image_shape(self.image_shape, self.n_features, f"Dataset {self.name!r}")
 
     @property
     def n_features(self) -> int:
@@ -149,12 +163,46 @@ class Dataset:
             )
         return array.astype(self.dtype)
 
+    def as_images(self, x: npt.ArrayLike) -> FloatArray:
+        """Reshape prepared rows ``(n, n_features)`` to images ``(n, *image_shape)``.
+
+        For ``x_train``, ``x_test`` or new rows after :meth:`transform`: a view when numpy
+        can make one, the values unchanged. Raises ``DataError`` for a table (no
+        :attr:`image_shape`), ``ShapeError`` for rows of the wrong shape.
+
+        Examples
+        --------
+        >>> digits = load("digits", rng=0)
+        >>> digits.as_images(digits.x_test[:5]).shape
+        (5, 1, 8, 8)
+        """
+        return as_images(x, self.image_shape, f"Dataset {self.name!r}.as_images")
+
+    def images(self, split: str = "train") -> FloatArray:
+        """The ``"train"`` or ``"test"`` rows as images ``(n, *image_shape)``, for a convolution.
+
+        ``data.images("train")`` is ``data.x_train.reshape(-1, *data.image_shape)``, a view
+        of the same (standardised) values. Raises ``ArgumentError`` for another ``split``,
+        ``DataError`` for a table (no :attr:`image_shape`).
+
+        Examples
+        --------
+        >>> load("digits", rng=0).images("test").shape
+        (360, 1, 8, 8)
+        """
+        if split not in ("train", "test"):
+            raise ArgumentError(
+                f'Dataset {self.name!r}.images: split must be "train" or "test"; got {split!r}'
+            )
+        return self.as_images(self.x_train if split == "train" else self.x_test)
+
     def summary(self) -> str:
         """Describe the data set in a few lines: task, sizes, classes and their counts."""
         scaled = "standardised on the training split" if self.standardizer else "raw values"
+        images = "" if self.image_shape is None else f", images of shape {self.image_shape}"
         lines = [
             f"Dataset {self.name!r}: {self.task}, target {self.target_name!r}",
-            f"  features : {self.n_features} ({scaled}), {self.dtype}",
+            f"  features : {self.n_features} ({scaled}), {self.dtype}{images}",
             f"  rows     : {len(self.x_train)} train, {len(self.x_test)} test",
         ]
         if self.class_names is None:
@@ -176,9 +224,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         classes = "" if self.n_classes is None else f", classes={self.n_classes}"
+        images = "" if self.image_shape is None else f", image_shape={self.image_shape}"
         return (
-            f"Dataset({self.name!r}, task={self.task!r}, features={self.n_features}{classes}, "
-            f"train={len(self.x_train)}, test={len(self.x_test)}, dtype={self.dtype})"
+            f"Dataset({self.name!r}, task={self.task!r}, features={self.n_features}{classes}"
+            f"{images}, train={len(self.x_train)}, test={len(self.x_test)}, dtype={self.dtype})"
         )
 
 
@@ -194,7 +243,7 @@ def load(
     task: str | None = None,
     test_size: float = 0.2,
     rng: RNGLike = 0,
-    standardize: bool = True,
+    standardize: bool | str = True,
     dtype: npt.DTypeLike = np.float32,
 ) -> Dataset:
     """Load a bundled data set by name, or a CSV file by path, split and standardised.
@@ -215,8 +264,12 @@ def load(
         has ``ceil(test_size * n_rows)`` rows, as in scikit-learn.
     rng : None, int or numpy.random.Generator, default 0
         Source of the split. The same seed gives the same split.
-    standardize : bool, default True
-        Whether to standardise the features with statistics fitted on the training split.
+    standardize : bool or {"feature", "channel"}, default True
+        Whether and how to standardise the features with statistics fitted on the training
+        split: True or ``"feature"``, each feature with its own mean and standard
+        deviation; ``"channel"``, for an image data set, one mean and standard deviation
+        per image channel over all its pixels (:meth:`Standardizer.fit_per_channel`,
+        torchvision's ``Normalize`` convention); False, not at all.
     dtype : float dtype, default numpy.float32
         The dtype of the features (and of a regression target).
 
@@ -228,7 +281,8 @@ def load(
     ------
     ArgumentError
         For an unknown name (the message lists :data:`NAMES`), a ``test_size`` outside
-        (0, 1), an unknown task or a non-float dtype.
+        (0, 1), an unknown task, a non-float dtype, or ``standardize="channel"`` for a
+        data set that is not images.
     DataError
         For a CSV file that cannot be used (see :func:`load_csv`).
 
@@ -284,7 +338,7 @@ def load(
         )
     test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
     float_type = float_dtype(dtype, "datasets: dtype")
-    boolean(standardize, "datasets: standardize")
+    how = check_standardize(standardize, name, IMAGE_SHAPES.get(name))
 
     x, y, feature_names, class_names = read_bundled(name)
     if class_names is None:
@@ -304,8 +358,9 @@ def load(
         target_name="target",
         test_size=test_fraction,
         rng=rng,
-        standardize=standardize,
+        standardize=how,
         dtype=float_type,
+        image_shape=IMAGE_SHAPES.get(name),
     )
 
 
@@ -316,7 +371,7 @@ def load_csv(
     task: str | None = None,
     test_size: float = 0.2,
     rng: RNGLike = 0,
-    standardize: bool = True,
+    standardize: bool | str = True,
     dtype: npt.DTypeLike = np.float32,
 ) -> Dataset:
     r"""Load a comma-separated file with a header row, split and standardised.
@@ -335,8 +390,9 @@ def load_csv(
         The fraction of rows held out for testing, strictly between 0 and 1.
     rng : None, int or numpy.random.Generator, default 0
         Source of the split.
-    standardize : bool, default True
-        Whether to standardise the features with statistics fitted on the training split.
+    standardize : bool or "feature", default True
+        Whether to standardise each feature with statistics fitted on the training split
+        (``"feature"`` is True; a CSV file holds a table, not images).
     dtype : float dtype, default numpy.float32
         The dtype of the features (and of a regression target).
 
@@ -384,7 +440,7 @@ def load_csv(
     """
     test_fraction = interval(0.0, 1.0, low_open=True)(test_size, "datasets: test_size")
     float_type = float_dtype(dtype, "datasets: dtype")
-    boolean(standardize, "datasets: standardize")
+    how = check_standardize(standardize, str(path), None)
     forced_task = None if task is None else _check_task(task)
 
     table = read_table(path)
@@ -408,7 +464,7 @@ def load_csv(
         target_name=table.header[column],
         test_size=test_fraction,
         rng=rng,
-        standardize=standardize,
+        standardize=how,
         dtype=float_type,
     )
 
@@ -497,8 +553,9 @@ def _assemble(
     target_name: str,
     test_size: float,
     rng: RNGLike,
-    standardize: bool,
+    standardize: str | None,
     dtype: np.dtype[Any],
+    image_shape: tuple[int, ...] | None = None,
 ) -> Dataset:
     generator = as_generator(rng)
     if class_names is None:
@@ -507,7 +564,11 @@ def _assemble(
     else:
         train, test = stratified_split(where, y, class_names, test_size, generator)
         y_out = y.astype(np.int64)
-    standardizer = Standardizer.fit(x[train]) if standardize else None
+    standardizer = None
+    if standardize == "channel" and image_shape is not None:
+        standardizer = Standardizer.fit_per_channel(x[train], image_shape)
+    elif standardize is not None:
+        standardizer = Standardizer.fit(x[train])
 
     def prepare(rows: FloatArray) -> FloatArray:
         return (rows if standardizer is None else standardizer.transform(rows)).astype(dtype)
@@ -525,4 +586,5 @@ def _assemble(
         standardizer=standardizer,
         train_indices=train,
         test_indices=test,
+        image_shape=image_shape,
     )

@@ -51,6 +51,11 @@ class Preprocessing:
     target_name : str
     standardizer : Standardizer or None
     dtype : str
+    input_shape : tuple of int or None
+        The shape of one example as the model takes it, when that is not a row of
+        features: ``(1, 8, 8)`` for a convolutional network on the digits images.
+        :meth:`transform` reshapes the prepared rows to ``(n, *input_shape)``. None (the
+        default, and what a record written before it existed reads as) keeps rows.
 
     Examples
     --------
@@ -79,6 +84,7 @@ class Preprocessing:
     target_name: str
     standardizer: Standardizer | None
     dtype: str
+    input_shape: tuple[int, ...] | None = None
 
     @classmethod
     def from_dataset(
@@ -89,8 +95,13 @@ class Preprocessing:
         source: str,
         seed: int,
         test_size: float,
+        input_shape: tuple[int, ...] | None = None,
     ) -> Preprocessing:
-        """Describe how ``data`` was prepared for a model trained with ``loss``."""
+        """Describe how ``data`` was prepared for a model trained with ``loss``.
+
+        ``input_shape`` is the shape of one example as the model takes it, when the rows
+        are reshaped for it (``data.image_shape`` for a convolutional network).
+        """
         return cls(
             task=data.task,
             loss=type(loss).__name__,
@@ -102,6 +113,7 @@ class Preprocessing:
             target_name=data.target_name,
             standardizer=data.standardizer,
             dtype=data.dtype.name,
+            input_shape=None if input_shape is None else tuple(input_shape),
         )
 
     @property
@@ -119,6 +131,7 @@ class Preprocessing:
             "standardizer": None if scaler is None else {
                 "mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()
             },
+            "input_shape": None if self.input_shape is None else list(self.input_shape),
         }
         return json.dumps(record)
 
@@ -152,6 +165,8 @@ class Preprocessing:
         except (ValueError, RecursionError):
             raise bad("not JSON") from None
         fields = {field.name for field in attrs.fields(cls)}
+        if isinstance(record, dict):  # written before input_shape existed: rows
+            record.setdefault("input_shape", None)
         if not isinstance(record, dict) or set(record) != fields:
             raise bad(f"expected the keys {sorted(fields)}")
         if record["task"] not in TASKS or record["loss"] not in _LOSSES:
@@ -183,6 +198,15 @@ class Preprocessing:
                 raise bad("the standardizer does not match the feature names")
         if record["dtype"] not in ("float16", "float32", "float64"):
             raise bad(f"unknown dtype {record['dtype']!r}")
+        shape = record["input_shape"]
+        if shape is not None and (
+            not isinstance(shape, list)
+            or not shape
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+            or int(np.prod(shape)) != len(names)
+        ):
+            raise bad(f"'input_shape' must be null or positive ints holding the {len(names)} "
+                      f"features; got {shape!r}")
         return cls(
             task=record["task"],
             loss=record["loss"],
@@ -194,6 +218,7 @@ class Preprocessing:
             target_name=record["target_name"],
             standardizer=standardizer,
             dtype=record["dtype"],
+            input_shape=None if shape is None else tuple(shape),
         )
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -206,11 +231,12 @@ class Preprocessing:
 
         Returns
         -------
-        ndarray of shape (n, n_features), of :attr:`dtype`
+        ndarray of shape (n, n_features), or (n, *input_shape), of :attr:`dtype`
         """
         if self.standardizer is not None:
             x = self.standardizer.transform(x)
-        return np.asarray(x).astype(self.dtype)
+        rows = np.asarray(x).astype(self.dtype)
+        return rows if self.input_shape is None else rows.reshape(len(rows), *self.input_shape)
 
     def encode_labels(self, cells: Sequence[str], lines: Sequence[int], where: str) -> np.ndarray:
         """Turn a CSV target column's cells into the model's targets.

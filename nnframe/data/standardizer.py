@@ -90,6 +90,53 @@ class Standardizer:
         constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
         return cls(mean, np.where(constant, 1.0, std))
 
+    @classmethod
+    def fit_per_channel(cls, x: npt.ArrayLike, image_shape: tuple[int, ...]) -> Standardizer:
+        """Fit one mean and one standard deviation per image channel, over all its pixels.
+
+        torchvision's ``Normalize(mean, std)`` convention: every pixel of a channel is
+        scaled alike, so the images keep their contrast (per-feature standardisation gives
+        each pixel position its own scale, and a pixel that is nearly always blank an
+        outsized one). The statistics are repeated over each channel's features, so the
+        result is an ordinary per-feature :class:`Standardizer` and transforms rows.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, n_features)
+            Rows of images flattened in C order, channels first.
+        image_shape : tuple of int
+            The shape of one image, ``(channels, ...)``, of size ``n_features``.
+
+        Returns
+        -------
+        Standardizer
+
+        Raises
+        ------
+        ShapeError
+            If the rows are not images of ``image_shape``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = Standardizer.fit_per_channel(np.array([[0.0, 2.0], [4.0, 2.0]]), (1, 2))
+        >>> s.mean, s.scale
+        (array([2., 2.]), array([1.41421356, 1.41421356]))
+        """
+        array = float_rows(x, "Standardizer.fit_per_channel")
+        size = int(np.prod(image_shape)) if len(image_shape) else 0
+        if array.shape[0] == 0 or array.shape[1] != size or size == 0:
+            raise ShapeError(
+                f"Standardizer.fit_per_channel: expected at least one row of the "
+                f"{size} pixels of an image of shape {image_shape}; got shape {array.shape}"
+            )
+        channels = array.reshape(array.shape[0], image_shape[0], -1)
+        mean = channels.mean(axis=(0, 2))
+        std = channels.std(axis=(0, 2))
+        std = np.where(std <= 1e-12 * np.maximum(1.0, np.abs(mean)), 1.0, std)
+        per_pixel = size // image_shape[0]
+        return cls(np.repeat(mean, per_pixel), np.repeat(std, per_pixel))
+
     @property
     def n_features(self) -> int:
         """The number of features it was fitted on."""

@@ -18,13 +18,21 @@ import numpy.typing as npt
 
 from nnframe.errors import ArgumentError, DataError
 
-__all__ = ["NAMES", "REGRESSION", "read_bundled"]
+__all__ = ["IMAGE_SHAPES", "NAMES", "REGRESSION", "read_bundled"]
 
 NAMES: tuple[str, ...] = ("breast_cancer", "diabetes", "digits", "iris", "wine")
 """The bundled data sets, by name."""
 
 REGRESSION: frozenset[str] = frozenset({"diabetes"})
 """The bundled data sets whose target is a real number (the others hold class labels)."""
+
+IMAGE_SHAPES: dict[str, tuple[int, ...]] = {"digits": (1, 8, 8)}
+"""The bundled data sets whose rows are images, and the shape of one image.
+
+Channels first, as a convolution takes it: ``digits`` holds 8x8 grey images (one channel),
+its 64 features the pixels row by row (``pixel_0_0`` .. ``pixel_7_7``). The other sets are
+tables.
+"""
 
 _KEYS = frozenset({"x", "y", "feature_names", "class_names"})
 _REGRESSION_KEYS = frozenset({"x", "y", "feature_names"})
