@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nnframe.checks import Check, non_negative_int, positive_int
@@ -115,7 +117,7 @@ def is_channels_last(x: np.ndarray) -> bool:
     return (
         x.ndim >= 3
         and x.shape[1] > 1
-        and x[0, 0].size > 1
+        and math.prod(x.shape[2:]) > 1
         and np.moveaxis(x, 1, -1).flags.c_contiguous
     )
 

@@ -38,9 +38,15 @@ class Flatten(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.save_for_backward(shape=x.shape, channels_last=is_channels_last(x))
+        channels_last = is_channels_last(x)
+        self.save_for_backward(shape=x.shape, channels_last=channels_last)
         # math.prod, not -1, so that an empty batch reshapes too.
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
+        flat = (x.shape[0], math.prod(x.shape[1:]))
+        if not channels_last:
+            return x.reshape(flat)
+        y = self.result_array("y", flat, x.dtype)  # the copy a reshape would make, reused
+        np.copyto(y.reshape(x.shape), x)
+        return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         shape, channels_last = self.saved("shape", "channels_last")
@@ -49,9 +55,10 @@ class Flatten(Layer):
             return grad
         # The gradient takes the input's layout, so that the layers below (pooling, a
         # convolution's output) work on arrays laid out alike.
-        moved = np.empty((shape[0], *shape[2:], shape[1]), dtype=grad.dtype)
-        np.copyto(moved, np.moveaxis(grad, 1, -1))
-        return np.moveaxis(moved, -1, 1)
+        order = (0, *range(2, len(shape)), 1)
+        moved = self.result_array("grad_x", shape, grad.dtype, order)
+        np.copyto(moved, grad)
+        return moved
 
     def __repr__(self) -> str:
         return "Flatten()"

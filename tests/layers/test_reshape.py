@@ -36,7 +36,7 @@ def test_flatten_returns_a_view_and_caches_only_the_shape():
     layer = nf.Flatten()
     y = layer(x)
     assert y.shape == (5, 6) and y.dtype == np.float32 and np.shares_memory(x, y)
-    assert list(layer._cache) == ["shape"]
+    assert list(layer._cache) == ["shape", "channels_last"]
     np.testing.assert_array_equal(layer._cache["shape"], [5, 2, 3])
     assert not np.shares_memory(layer._cache["shape"], x)
 
@@ -74,3 +74,13 @@ def test_flatten_in_a_model():
     model = nf.Sequential(nf.Flatten(), nf.Linear(6, 2, rng=0, dtype=np.float64))
     nf.assert_gradients(model, np.linspace(-1.0, 1.0, 12).reshape(2, 3, 2))
     assert repr(nf.Flatten()) == "Flatten()"
+
+
+def test_flatten_reads_a_channels_last_input_in_channel_order_and_returns_its_layout():
+    nhwc = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    x = nhwc.transpose(0, 3, 1, 2)  # (batch, channels, height, width), channels innermost
+    layer = nf.Flatten()
+    np.testing.assert_array_equal(layer(x), np.ascontiguousarray(x).reshape(2, -1))
+    grad = layer.backward(np.arange(120, dtype=np.float32).reshape(2, 60), input_grad=True)
+    np.testing.assert_array_equal(grad, np.arange(120, dtype=np.float32).reshape(2, 5, 3, 4))
+    assert grad.transpose(0, 2, 3, 1).flags.c_contiguous
