@@ -26,6 +26,7 @@ __all__ = ["AvgPool1d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool1d", "MaxPool2d"
 P = TypeVar("P", bound="_Pool")
 
 _CONFIG_KEYS = ("kernel_size", "stride", "padding")
+_BOOL = np.dtype(bool)
 
 
 # -- memory layout ---------------------------------------------------------------------
@@ -81,27 +82,26 @@ def _offset_views(
 
 
 def _max_forward(
-    views: list[np.ndarray], record: bool, allocate: Callable[[str], np.ndarray]
+    views: list[np.ndarray], record: bool, allocate: Callable[[str, np.dtype], np.ndarray]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The elementwise maximum of ``views`` and, when ``record``, the winner masks.
 
-    ``masks[k - 1]`` is 1 where view ``k`` is strictly greater than every earlier view
-    and 0 elsewhere: the window's maximum is the last view whose mask is 1 (view 0 when
-    none is), so a tie goes to the earliest element in row-major window order, as
-    PyTorch's. Masks hold the output's dtype, as multiplying by them is faster than by
-    booleans. ``allocate(name)`` gives an output-shaped array.
+    ``masks[k - 1]`` is True where view ``k`` is strictly greater than every earlier
+    view: the window's maximum is the last view whose mask is True (view 0 when none
+    is), so a tie goes to the earliest element in row-major window order, as PyTorch's.
+    ``allocate(name, dtype)`` gives an output-shaped array.
     """
     masks: list[np.ndarray] = []
-    y = allocate("y")
+    y = allocate("y", views[0].dtype)
     if len(views) == 1:
         np.copyto(y, views[0])
         return y, masks
     if record:
-        masks.append(np.greater(views[1], views[0], out=allocate("mask1")))
+        masks.append(np.greater(views[1], views[0], out=allocate("mask1", _BOOL)))
     np.maximum(views[0], views[1], out=y)
     for k, view in enumerate(views[2:], start=2):
         if record:
-            masks.append(np.greater(view, y, out=allocate(f"mask{k}")))
+            masks.append(np.greater(view, y, out=allocate(f"mask{k}", _BOOL)))
         np.maximum(y, view, out=y)
     return y, masks
 
@@ -117,7 +117,7 @@ def _max_backward(
     """Route ``grad_y`` to each window's winner, writing (or adding) into ``targets``.
 
     Going from the last view to the first, view ``k`` takes what is left where its mask
-    is 1; view 0 takes the rest. Every element of ``grad_y`` lands exactly once.
+    is True; view 0 takes the rest. Every element of ``grad_y`` lands exactly once.
     ``share`` and ``rest`` are output-shaped work arrays.
     """
     left = grad_y
@@ -199,8 +199,8 @@ class _Pool(Layer):
         if self.reduce == "max":
             y_shape, layout = views[0].shape, _layout(order)
 
-            def allocate(name: str) -> np.ndarray:
-                return self.result_array(name, y_shape, image.dtype, layout)
+            def allocate(name: str, dtype: np.dtype) -> np.ndarray:
+                return self.result_array(name, y_shape, dtype, layout)
 
             y, masks = _max_forward(views, is_grad_enabled(), allocate)
             self.save_for_backward(masks=masks, shape=image.shape, order=order)
