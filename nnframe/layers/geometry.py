@@ -75,13 +75,16 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
 
 
 def check_window_fits(
-    where: str,
+    where: object,
     spatial: tuple[int, ...],
     kernel: tuple[int, ...],
     padding: tuple[int, ...],
     dilation: tuple[int, ...] | None = None,
 ) -> None:
     """Raise ``ShapeError`` naming ``where`` when a (dilated) kernel exceeds the padded input.
+
+    ``where`` is a string or the layer itself, whose ``repr`` is then made only for the
+    message.
 
     Examples
     --------
@@ -95,8 +98,9 @@ def check_window_fits(
     padded = tuple(n + 2 * p for n, p in zip(spatial, padding, strict=True))
     if any(r > n for r, n in zip(reach, padded, strict=True)):
         dilated = "" if reach == kernel else f" (dilated to {reach})"
+        name = where if isinstance(where, str) else repr(where)
         raise ShapeError(
-            f"{where}: the kernel {kernel}{dilated} does not fit in the input's spatial "
+            f"{name}: the kernel {kernel}{dilated} does not fit in the input's spatial "
             f"size {spatial} padded by {padding} (that is {padded})"
         )
 

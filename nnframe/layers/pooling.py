@@ -14,6 +14,7 @@ from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.geometry import (
     check_window_fits,
+    is_channels_last,
     non_negative_per_axis,
     output_size,
     per_axis,
@@ -27,6 +28,7 @@ P = TypeVar("P", bound="_Pool")
 
 _CONFIG_KEYS = ("kernel_size", "stride", "padding")
 _BOOL = np.dtype(bool)
+_C_ORDER, _CHANNELS_LAST = (0, 1, 2, 3), (0, 2, 3, 1)
 
 
 # -- memory layout ---------------------------------------------------------------------
@@ -37,6 +39,10 @@ _BOOL = np.dtype(bool)
 
 def _memory_order(x: np.ndarray) -> tuple[int, ...]:
     """The axes of ``x`` from the outermost in memory to the innermost."""
+    if x.flags.c_contiguous:
+        return _C_ORDER
+    if is_channels_last(x):
+        return _CHANNELS_LAST
     return tuple(sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis])))
 
 
@@ -193,7 +199,7 @@ class _Pool(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         image = self._as_2d(x)
         kernel, stride, _ = self._pairs()
-        check_window_fits(repr(self), x.shape[2:], self.kernel_size, self.padding)
+        check_window_fits(self, x.shape[2:], self.kernel_size, self.padding)
         order = _memory_order(image)
         views = _offset_views(self._padded(image, order), kernel, stride)
         if self.reduce == "max":
