@@ -23,6 +23,7 @@ The layer classes are in :mod:`nnframe.layers.conv`.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import attrs
@@ -235,6 +236,19 @@ def conv2d_grad_params(
     return grad_weight, (stacked[k] if matrix.shape[1] > k else None)
 
 
+def carve(memory: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """Return an array of ``shape`` in the memory of ``memory``, or None if it does not fit.
+
+    ``memory`` (or its transpose) must be contiguous, of ``dtype``, and hold enough elements.
+    """
+    if memory is None or memory.dtype != dtype:
+        return None
+    whole = memory if memory.flags.c_contiguous else memory.T
+    if not whole.flags.c_contiguous or whole.size < math.prod(shape):
+        return None
+    return whole.reshape(-1)[: math.prod(shape)].reshape(shape)
+
+
 def conv2d_grad_input(
     grad_rows: np.ndarray,
     weight: np.ndarray,
@@ -242,15 +256,23 @@ def conv2d_grad_input(
     geometry: Geometry,
     work: Work,
     result: Work = new_array,
+    spent: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return the gradient with respect to the input ``(N, C, H, W)``, channels-last in memory."""
+    """Return the gradient with respect to the input ``(N, C, H, W)``, channels-last in memory.
+
+    ``spent`` is a work array nobody needs any more (the im2col matrix, once the
+    parameters' gradients are taken from it): the patches take its memory when it is
+    large enough, so a step holds one matrix of that size per convolution, not two.
+    """
     n, c, h, w = input_shape
     out, _, kh, kw = weight.shape
     top, bottom, left, right = geometry.padding
     ho, wo = geometry.output_shape(h, w)
     per_offset = work("weight_per_offset", (kh * kw, out, c), weight.dtype)
     np.copyto(per_offset.reshape((kh, kw, out, c), copy=False), weight.transpose(2, 3, 0, 1))
-    patches = work("patches", (kh * kw, n * ho * wo, c), weight.dtype)
+    patches = carve(spent, (kh * kw, n * ho * wo, c), weight.dtype)
+    if patches is None:
+        patches = work("patches", (kh * kw, n * ho * wo, c), weight.dtype)
     np.matmul(grad_rows, per_offset, out=patches)
     grad_padded = result("grad_x", (n, top + h + bottom, left + w + right, c), weight.dtype)
     grad_padded.fill(0)

@@ -217,6 +217,7 @@ class Convolution(Layer):
                         geometry,
                         work,
                         self.result_array if self.groups == 1 else new_array,
+                        spent=cols[0],
                     )
                 )
         if not self.needs_input_grad:

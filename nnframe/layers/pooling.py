@@ -116,27 +116,30 @@ def _max_backward(
     grad_y: np.ndarray,
     masks: list[np.ndarray],
     targets: list[np.ndarray],
-    add: bool,
-    share: np.ndarray,
-    rest: np.ndarray,
+    work: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     """Route ``grad_y`` to each window's winner, writing (or adding) into ``targets``.
 
     Going from the last view to the first, view ``k`` takes what is left where its mask
     is True; view 0 takes the rest. Every element of ``grad_y`` lands exactly once.
-    ``share`` and ``rest`` are output-shaped work arrays.
+    Windows that tile the input (``work`` None) are written, and what is left is kept in
+    view 0, which takes it last anyway; overlapping ones are added into through the two
+    output-shaped work arrays ``work``.
     """
     left = grad_y
+    if work is None:
+        for k in range(len(masks), 0, -1):
+            np.multiply(left, masks[k - 1], out=targets[k])
+            left = np.subtract(left, targets[k], out=targets[0])
+        if left is grad_y:
+            np.copyto(targets[0], left)
+        return
+    share, rest = work
     for k in range(len(masks), 0, -1):
-        taken = share if add else targets[k]
-        np.multiply(left, masks[k - 1], out=taken)
-        if add:
-            targets[k] += taken
-        left = np.subtract(left, taken, out=rest)
-    if add:
-        targets[0] += left
-    else:
-        np.copyto(targets[0], left)
+        np.multiply(left, masks[k - 1], out=share)
+        targets[k] += share
+        left = np.subtract(left, share, out=rest)
+    targets[0] += left
 
 
 class _Pool(Layer):
@@ -247,11 +250,11 @@ class _Pool(Layer):
         views = _offset_views(target, kernel, stride, writeable=True)
         if self.reduce == "max":
             layout = _layout(order)
-            share, rest = (
-                self.result_array(name, grad.shape, grad.dtype, layout)
-                for name in ("share", "rest")
+            work = None if simple else (
+                self.result_array("share", grad.shape, grad.dtype, layout),
+                self.result_array("rest", grad.shape, grad.dtype, layout),
             )
-            _max_backward(grad, masks, views, not simple, share, rest)
+            _max_backward(grad, masks, views, work)
         else:
             share = grad * (1.0 / len(views))
             for view in views:
