@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nnframe import init as initializers
-from nnframe.checks import boolean, float_dtype, format_shape, positive_int
+import attrs
+
+from nnframe.checks import array_size, boolean, float_dtype, format_shape, positive_int
 from nnframe.convolution import (
     Geometry,
     Work,
@@ -156,11 +158,42 @@ class Convolution(Layer):
                 f"dilation {self.dilation}) does not fit in the input of shape "
                 f"{format_shape(self.from_2d(x).shape)}, padded to {padded[drop:]}"
             )
+        # A huge padding makes arrays that cannot be made: say so before allocating any.
+        n, c, h, w = x.shape
+        top, bottom, left, right = geometry.padding
+        rows = n * out[0] * out[1]
+        for shape in (
+            (n, top + h + bottom, left + w + right, c),
+            (rows, c // self.groups * geometry.kernel[0] * geometry.kernel[1] + 1),
+            (rows, self.out_channels),
+        ):
+            array_size(shape, x.dtype, repr(self))
+
+    @staticmethod
+    def bounded(geometry: Geometry, height: int, width: int) -> Geometry:
+        """Return ``geometry`` with a stride or dilation that changes nothing made small.
+
+        A stride past the padded input (one window) and the dilation of a kernel of size 1
+        do not change the output, but as byte strides they would overflow numpy's.
+        """
+        top, bottom, left, right = geometry.padding
+        padded = (height + top + bottom, width + left + right)
+        reach = [d * (k - 1) + 1 for k, d in zip(geometry.kernel, geometry.dilation, strict=True)]
+        return attrs.evolve(
+            geometry,
+            stride=tuple(
+                min(s, p - r + 1) for s, p, r in zip(geometry.stride, padded, reach, strict=True)
+            ),
+            dilation=tuple(
+                1 if k == 1 else d for k, d in zip(geometry.kernel, geometry.dilation, strict=True)
+            ),
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self.as_2d(x)
         geometry = self.geometry()
         self.check_fits(x, geometry)
+        geometry = self.bounded(geometry, x.shape[2], x.shape[3])
         weight = self.weight.value.reshape(self.out_channels, -1, *geometry.kernel)
         bias = None if self.bias is None else self.bias.value
         if self.groups == 1:
