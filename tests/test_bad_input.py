@@ -1413,6 +1413,28 @@ def _metric_call(name: str, which: str) -> Callable[[World, Any], object]:
     return call
 
 
+def _pool_call(cls: type[nf.Layer], arg: str) -> Callable[[World, Any], object]:
+    """Build a pooling layer with ``arg`` set to the value, and run it on its input."""
+    x = IMAGES if cls.__name__.endswith("2d") else SEQUENCES
+    kwargs = {"kernel_size": 2, arg: None}
+
+    def call(w: World, v: Any) -> object:
+        kwargs[arg] = v
+        return cls(**kwargs)(x)
+
+    return call
+
+
+def _image_call(name: str, which: str) -> Callable[[World, Any], object]:
+    """Give the world's image layer ``name`` the value as its input or its gradient."""
+
+    def call(w: World, v: Any) -> object:
+        layer = w.images[name]
+        return layer(v) if which == "x" else layer.backward(v, input_grad=True)
+
+    return call
+
+
 # (name, call(world, value)): one argument of one public constructor or call gets the value.
 TARGETS: list[tuple[str, Callable[[World, Any], object]]] = [
     ("Linear in_features", lambda w, v: nf.Linear(v, 2)),
@@ -1564,6 +1586,59 @@ TARGETS: list[tuple[str, Callable[[World, Any], object]]] = [
     ("History.record logs", lambda w, v: nf.training.History().record(0, v)),
     ("clip_grad_value clip_value", lambda w, v: nf.clip_grad_value(w.small.parameters(), v)),
     ("clip_grad_value parameters", lambda w, v: nf.clip_grad_value(v, 1.0)),
+    ("Conv2d in_channels", lambda w, v: nf.Conv2d(v, 2, 3)),
+    ("Conv2d out_channels", lambda w, v: nf.Conv2d(2, v, 3)),
+    ("Conv2d kernel_size", lambda w, v: nf.Conv2d(2, 2, v, rng=0)(IMAGES)),
+    ("Conv2d stride", lambda w, v: nf.Conv2d(2, 2, 3, stride=v, rng=0)(IMAGES)),
+    ("Conv2d padding", lambda w, v: nf.Conv2d(2, 2, 3, padding=v, rng=0)(IMAGES)),
+    ("Conv2d dilation", lambda w, v: nf.Conv2d(2, 2, 2, dilation=v, rng=0)(IMAGES)),
+    ("Conv2d groups", lambda w, v: nf.Conv2d(4, 4, 1, groups=v, rng=0)),
+    ("Conv2d bias", lambda w, v: nf.Conv2d(2, 2, 3, bias=v)),
+    ("Conv2d init", lambda w, v: nf.Conv2d(2, 2, 3, init=v)),
+    ("Conv2d rng", lambda w, v: nf.Conv2d(2, 2, 3, rng=v)),
+    ("Conv2d dtype", lambda w, v: nf.Conv2d(2, 2, 3, dtype=v)),
+    ("Conv2d x", lambda w, v: w.images["conv2d"](v)),
+    ("Conv2d grouped x", lambda w, v: w.images["dilated"](v)),
+    ("Conv2d grad_y", lambda w, v: w.images["conv2d"].backward(v, input_grad=True)),
+    ("Conv2d spent grad_y", lambda w, v: w.images["spent conv2d"].backward(v)),
+    ("Conv1d kernel_size", lambda w, v: nf.Conv1d(2, 2, v, rng=0)(SEQUENCES)),
+    ("Conv1d stride", lambda w, v: nf.Conv1d(2, 2, 3, stride=v, rng=0)(SEQUENCES)),
+    ("Conv1d padding", lambda w, v: nf.Conv1d(2, 2, 3, padding=v, rng=0)(SEQUENCES)),
+    ("Conv1d dilation", lambda w, v: nf.Conv1d(2, 2, 2, dilation=v, rng=0)(SEQUENCES)),
+    ("Conv1d groups", lambda w, v: nf.Conv1d(2, 2, 1, groups=v, rng=0)),
+    ("Conv1d x", lambda w, v: w.images["conv1d"](v)),
+    ("Conv1d grad_y", lambda w, v: w.images["conv1d"].backward(v)),
+    *[
+        (f"{cls.__name__} {arg}", _pool_call(cls, arg))
+        for cls in (nf.MaxPool2d, nf.AvgPool2d, nf.MaxPool1d, nf.AvgPool1d)
+        for arg in ("kernel_size", "stride", "padding")
+    ],
+    *[
+        (f"{name} {which}", _image_call(name, which))
+        for name in ("maxpool2d", "avgpool2d", "maxpool1d", "avgpool1d", "global", "batchnorm2d")
+        for which in ("x", "grad_y")
+    ],
+    ("spent maxpool2d grad_y", lambda w, v: w.images["spent maxpool2d"].backward(v)),
+    ("BatchNorm2d num_features", lambda w, v: nf.BatchNorm2d(v)),
+    ("BatchNorm2d eps", lambda w, v: nf.BatchNorm2d(2, eps=v)),
+    ("BatchNorm2d momentum", lambda w, v: nf.BatchNorm2d(2, momentum=v)),
+    ("BatchNorm2d dtype", lambda w, v: nf.BatchNorm2d(2, dtype=v)),
+    ("cnn image_shape", lambda w, v: nf.cnn(v, 3, channels=(2,), hidden=4)),
+    ("cnn image_shape item", lambda w, v: nf.cnn((1, v, 8), 3, channels=(2,), hidden=4)),
+    ("cnn n_outputs", lambda w, v: nf.cnn((1, 8, 8), v, channels=(2,), hidden=4)),
+    ("cnn channels", lambda w, v: nf.cnn((1, 8, 8), 3, channels=v, hidden=4)),
+    ("cnn channels item", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2, v), hidden=4)),
+    ("cnn kernel_size", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), kernel_size=v)),
+    ("cnn hidden", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), hidden=v)),
+    ("cnn batch_norm", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), batch_norm=v)),
+    ("cnn dropout", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), dropout=v)),
+    ("cnn output_activation",
+     lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), output_activation=v)),
+    ("cnn rng", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), rng=v)),
+    ("cnn dtype", lambda w, v: nf.cnn((1, 8, 8), 3, channels=(2,), dtype=v)),
+    ("cnn x", lambda w, v: w.images["cnn"](v)),
+    ("cnn grad_y", lambda w, v: w.images["cnn"].backward(v)),
+    ("cnn summary input_shape", lambda w, v: w.images["cnn"].summary(v)),
 ]
 
 
