@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import attrs
 import numpy as np
 
 from nnframe import init as initializers
-import attrs
-
 from nnframe.checks import array_size, boolean, float_dtype, format_shape, positive_int
 from nnframe.convolution import (
     Geometry,
@@ -178,15 +177,12 @@ class Convolution(Layer):
         """
         top, bottom, left, right = geometry.padding
         padded = (height + top + bottom, width + left + right)
-        reach = [d * (k - 1) + 1 for k, d in zip(geometry.kernel, geometry.dilation, strict=True)]
+        (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+        reach = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
         return attrs.evolve(
             geometry,
-            stride=tuple(
-                min(s, p - r + 1) for s, p, r in zip(geometry.stride, padded, reach, strict=True)
-            ),
-            dilation=tuple(
-                1 if k == 1 else d for k, d in zip(geometry.kernel, geometry.dilation, strict=True)
-            ),
+            stride=(min(sh, padded[0] - reach[0] + 1), min(sw, padded[1] - reach[1] + 1)),
+            dilation=(1 if kh == 1 else dh, 1 if kw == 1 else dw),
         )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
