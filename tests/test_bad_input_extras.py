@@ -115,3 +115,28 @@ def test_confusion_matrix_refuses_a_timedelta_number_of_classes():
         nf.metrics.confusion_matrix(
             np.array([0, 1]), np.array([0, 1]), num_classes=np.timedelta64(3, "s")
         )
+
+
+@pytest.mark.parametrize("huge", [2**40, 2**63, 10**30])
+def test_a_stride_past_the_input_or_a_dilation_of_a_one_wide_kernel_is_one_window(huge: int):
+    # Good inputs beside the refused ones: as byte strides these overflowed numpy's (a bare
+    # OverflowError, found by the fuzz); they change nothing in the output.
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 6))
+    for big, small in (
+        (nf.Conv2d(3, 4, 3, stride=(huge, 2), rng=0, dtype=np.float64),
+         nf.Conv2d(3, 4, 3, stride=(5, 2), rng=0, dtype=np.float64)),
+        (nf.Conv2d(3, 4, (1, 2), dilation=(huge, 1), padding=1, rng=0, dtype=np.float64),
+         nf.Conv2d(3, 4, (1, 2), padding=1, rng=0, dtype=np.float64)),
+        (nf.Conv1d(3, 2, 2, stride=huge, rng=0, dtype=np.float64),
+         nf.Conv1d(3, 2, 2, stride=6, rng=0, dtype=np.float64)),
+        (nf.MaxPool2d(2, stride=huge), nf.MaxPool2d(2, stride=6)),
+        (nf.AvgPool1d(3, stride=huge, padding=1), nf.AvgPool1d(3, stride=7, padding=1)),
+    ):
+        given = x[:, :, 0] if "1d" in repr(big) else x
+        y = big(given)
+        np.testing.assert_array_equal(y, small(given))
+        np.testing.assert_array_equal(
+            big.backward(np.cos(y), input_grad=True), small.backward(np.cos(y), input_grad=True)
+        )
+        for p, q in zip(big.parameters(), small.parameters(), strict=True):
+            np.testing.assert_array_equal(p.grad, q.grad)

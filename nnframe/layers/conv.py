@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import attrs
 import numpy as np
 
 from nnframe import init as initializers
-from nnframe.checks import boolean, float_dtype, format_shape, positive_int
+from nnframe.checks import array_size, boolean, float_dtype, format_shape, positive_int
 from nnframe.convolution import (
     Geometry,
     Work,
@@ -43,6 +45,9 @@ _CONFIG_KEYS = (
 )
 
 Sizes = int | tuple[int, ...]
+
+# Arrays of more elements than this are checked against the memory available first.
+_CHECKED_SIZE = 2**24
 
 
 class Convolution(Layer):
@@ -156,11 +161,43 @@ class Convolution(Layer):
                 f"dilation {self.dilation}) does not fit in the input of shape "
                 f"{format_shape(self.from_2d(x).shape)}, padded to {padded[drop:]}"
             )
+        # A huge padding makes arrays that cannot be made: say so before allocating any.
+        n, c, h, w = x.shape
+        top, bottom, left, right = geometry.padding
+        rows = n * out[0] * out[1]
+        for shape in (
+            (n, top + h + bottom, left + w + right, c),
+            (rows, c // self.groups * geometry.kernel[0] * geometry.kernel[1] + 1),
+            (rows, self.out_channels),
+        ):
+            if math.prod(shape) > _CHECKED_SIZE:  # the check's message names the layer
+                array_size(shape, x.dtype, repr(self))
+
+    @staticmethod
+    def bounded(geometry: Geometry, height: int, width: int) -> Geometry:
+        """Return ``geometry`` with a stride or dilation that changes nothing made small.
+
+        A stride past the padded input (one window) and the dilation of a kernel of size 1
+        do not change the output, but as byte strides they would overflow numpy's.
+        """
+        top, bottom, left, right = geometry.padding
+        padded = (height + top + bottom, width + left + right)
+        (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+        reach = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+        if sh + reach[0] <= padded[0] + 1 and sw + reach[1] <= padded[1] + 1:
+            if (dh == 1 or kh > 1) and (dw == 1 or kw > 1):
+                return geometry
+        return attrs.evolve(
+            geometry,
+            stride=(min(sh, padded[0] - reach[0] + 1), min(sw, padded[1] - reach[1] + 1)),
+            dilation=(1 if kh == 1 else dh, 1 if kw == 1 else dw),
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self.as_2d(x)
         geometry = self.geometry()
         self.check_fits(x, geometry)
+        geometry = self.bounded(geometry, x.shape[2], x.shape[3])
         weight = self.weight.value.reshape(self.out_channels, -1, *geometry.kernel)
         bias = None if self.bias is None else self.bias.value
         if self.groups == 1:

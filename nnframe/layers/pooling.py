@@ -8,6 +8,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from nnframe.checks import array_size
 from nnframe.errors import ArgumentError
 from nnframe.grad_mode import is_grad_enabled
 from nnframe.layers.base import Layer
@@ -203,6 +204,10 @@ class _Pool(Layer):
         image = self._as_2d(x)
         kernel, stride, _ = self._pairs()
         check_window_fits(self, x.shape[2:], self.kernel_size, self.padding)
+        _, _, (ph, pw) = self._pairs()
+        if ph or pw:  # a huge padding: say so before allocating its array
+            n, c, h, w = image.shape
+            array_size((n, c, h + 2 * ph, w + 2 * pw), image.dtype, repr(self))
         order = _memory_order(image)
         views = _offset_views(self._padded(image, order), kernel, stride)
         if self.reduce == "max":
