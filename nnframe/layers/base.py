@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -15,6 +13,7 @@ from nnframe.cache import Cached
 from nnframe.checks import boolean, float_dtype, matching_arrays
 from nnframe.errors import ArgumentTypeError, StateDictError
 from nnframe.layers import summary as summaries
+from nnframe.layers.arrays import ReusedArrays
 from nnframe.layers.checked import install_checks
 from nnframe.layers.config import check_config_keys, constructor_arguments, init_arguments
 from nnframe.layers.hooks import Hooks
@@ -43,12 +42,6 @@ _BASE_ATTRIBUTES = frozenset(
 # Not copied by clone() and deepcopy: hooks belong to the layer they were registered on,
 # and the outputs a layer's forward passes replaced (weak references) to that layer.
 _NOT_COPIED = frozenset({"_forward_hooks", "_backward_hooks", "_replaced", "_scratch", "_results"})
-
-
-@functools.lru_cache(maxsize=64)
-def inverse_order(order: tuple[int, ...]) -> tuple[int, ...]:
-    """Return the permutation that undoes ``order`` (``x.transpose(order)``'s inverse)."""
-    return tuple(order.index(axis) for axis in range(len(order)))
 
 
 def layer(cls: type[T]) -> type[T]:
@@ -86,7 +79,7 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-class Layer(Cached, Hooks):
+class Layer(Cached, Hooks, ReusedArrays):
     """Base class of all layers: forward, backward and an internal cache.
 
     A layer computes ``y = forward(x)`` and stores what its backward pass needs with
@@ -164,8 +157,6 @@ class Layer(Cached, Hooks):
     # call ours) start in training mode with nothing cached.
     training: bool = True
     needs_input_grad: bool = True
-    _scratch: dict[str, np.ndarray] | None = None
-    _results: dict[tuple[str, tuple[int, ...] | None], np.ndarray] | None = None
     _output: Any = None
     _replaced: tuple[Any, ...] | None = None
 
@@ -242,64 +233,6 @@ class Layer(Cached, Hooks):
         return self.forward(x)
 
     # -- the cache (save_for_backward and saved come from Cached) ----------------------
-
-    def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """Return this layer's work array ``name``, reused while shape and dtype stay the same.
-
-        For results that never leave the layer; never return it. A new array is all
-        zeros (a padded copy can leave its border alone); a reused one holds what was
-        last written to it.
-        """
-        arrays = self._scratch
-        if arrays is None:
-            arrays = self._scratch = {}
-        array = arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = arrays[name] = np.zeros(shape, dtype=dtype)
-        return array
-
-    def result_array(
-        self,
-        name: str,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        order: tuple[int, ...] | None = None,
-    ) -> np.ndarray:
-        """Return an uninitialised array for a result that leaves the layer (an output).
-
-        It is this layer's previous ``name`` array when nothing outside the layer holds
-        it, or a view of it, any more (a training step: the layer after it released its
-        cache at backward), else a new one. So a step reuses memory that is warm in the
-        cache and mapped, as a hand-written loop with preallocated buffers does, while
-        every array a caller still holds stays its own.
-
-        Parameters
-        ----------
-        name : str
-            Which of the layer's results.
-        shape, dtype
-            Of the array returned.
-        order : tuple of int, optional
-            The axes from the outermost to the innermost in memory (``(0, 2, 3, 1)`` for
-            channels-last images); C order by default. See
-            :func:`nnframe.layers.geometry.memory_order`.
-        """
-        arrays = self._results
-        if arrays is None:
-            arrays = self._results = {}
-        key = (name, order)
-        held = arrays.get(key)
-        stored = shape if order is None else tuple(shape[axis] for axis in order)
-        # Three references: the dictionary, ``held`` and getrefcount's argument. A view
-        # of the array refers to it too, as its base.
-        if (
-            held is None
-            or held.shape != stored
-            or held.dtype != dtype
-            or (sys.getrefcount(held) != 3)
-        ):
-            held = arrays[key] = np.empty(stored, dtype=dtype)
-        return held if order is None else held.transpose(inverse_order(order))
 
     def has_cache(self) -> bool:
         """Return whether this layer or a sub-layer holds a cache from ``forward``."""

@@ -184,9 +184,9 @@ class Convolution(Layer):
         padded = (height + top + bottom, width + left + right)
         (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
         reach = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-        if sh + reach[0] <= padded[0] + 1 and sw + reach[1] <= padded[1] + 1:
-            if (dh == 1 or kh > 1) and (dw == 1 or kw > 1):
-                return geometry
+        fits = sh + reach[0] <= padded[0] + 1 and sw + reach[1] <= padded[1] + 1
+        if fits and (dh == 1 or kh > 1) and (dw == 1 or kw > 1):
+            return geometry
         return attrs.evolve(
             geometry,
             stride=(min(sh, padded[0] - reach[0] + 1), min(sw, padded[1] - reach[1] + 1)),
