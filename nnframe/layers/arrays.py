@@ -4,16 +4,53 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ReusedArrays", "inverse_order"]
+__all__ = ["ReusedArrays", "held_elsewhere", "inverse_order"]
 
 
 @functools.lru_cache(maxsize=64)
 def inverse_order(order: tuple[int, ...]) -> tuple[int, ...]:
     """Return the permutation that undoes ``order`` (``x.transpose(order)``'s inverse)."""
     return tuple(order.index(axis) for axis in range(len(order)))
+
+
+def _references(arrays: dict[Any, np.ndarray], key: Any) -> tuple[np.ndarray | None, int]:
+    # The array under ``key`` and its reference count, as sys.getrefcount sees it here.
+    held = arrays.get(key)
+    return held, (0 if held is None else sys.getrefcount(held))
+
+
+def _references_of_a_free_array() -> int:
+    # What _references counts for an array that only the dictionary holds. Measured
+    # through the same code rather than assumed: interpreters differ in how many of the
+    # references on their own stack they count (3.14 borrows some).
+    probe = {"probe": np.empty(0)}
+    return _references(probe, "probe")[1]
+
+
+_FREE = _references_of_a_free_array()
+
+
+def held_elsewhere(arrays: dict[Any, np.ndarray], key: Any) -> tuple[np.ndarray | None, int]:
+    """Return the array under ``key`` and how many references to it exist outside ``arrays``.
+
+    A view of the array counts, as it refers to the array as its base; so does any
+    variable, container or cache holding it or a view.
+
+    Examples
+    --------
+    >>> arrays = {"y": np.zeros(3)}
+    >>> held_elsewhere(arrays, "y")[1]
+    0
+    >>> view = arrays["y"][1:]
+    >>> held_elsewhere(arrays, "y")[1]
+    1
+    """
+    held, count = _references(arrays, key)
+    return held, (count - _FREE if held is not None else 0)
 
 
 class ReusedArrays:
@@ -73,15 +110,8 @@ class ReusedArrays:
         if arrays is None:
             arrays = self._results = {}
         key = (name, order)
-        held = arrays.get(key)
+        held, references = held_elsewhere(arrays, key)
         stored = shape if order is None else tuple(shape[axis] for axis in order)
-        # Three references: the dictionary, ``held`` and getrefcount's argument. A view
-        # of the array refers to it too, as its base.
-        if (
-            held is None
-            or held.shape != stored
-            or held.dtype != dtype
-            or (sys.getrefcount(held) != 3)
-        ):
+        if held is None or references or held.shape != stored or held.dtype != dtype:
             held = arrays[key] = np.empty(stored, dtype=dtype)
         return held if order is None else held.transpose(inverse_order(order))

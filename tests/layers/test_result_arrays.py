@@ -1,0 +1,101 @@
+"""Result arrays: reused from step to step, never while anybody still holds them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnframe as nf
+
+
+def convnet():
+    return nf.Sequential(
+        nf.Conv2d(2, 4, 3, padding=1, rng=0), nf.ReLU(), nf.MaxPool2d(2),
+        nf.Conv2d(4, 3, 3, padding=1, rng=1), nf.ReLU(), nf.Flatten(), nf.Linear(12, 3, rng=2),
+    )
+
+
+def data(seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((5, 2, 4, 4)).astype(np.float32), rng.integers(0, 3, 5)
+
+
+def address(array):
+    return array.__array_interface__["data"][0]
+
+
+def step(model, loss, x, y):
+    model.zero_grad()
+    loss(model(x), y)
+    return model.backward(loss.backward())
+
+
+def test_a_training_step_reuses_the_memory_of_the_step_before():
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    conv, relu = model[0], model[1]
+    x, y = data(0)
+    step(model, loss, x, y)
+    before = [address(a) for layer in (conv, relu) for a in layer._results.values()]
+    step(model, loss, x, y)
+    after = [address(a) for layer in (conv, relu) for a in layer._results.values()]
+    assert before == after
+
+
+@pytest.mark.parametrize("keep", ["array", "view", "list", "hook"])
+def test_an_output_somebody_holds_is_never_overwritten(keep):
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    kept, copies = [], []
+    if keep == "hook":
+        model[1].register_forward_hook(lambda layer, x, y: kept.append(y))
+    for seed in range(3):
+        x, y = data(seed)
+        hidden = model[:2](x) if keep != "hook" else None  # conv and ReLU outputs
+        if keep == "array":
+            kept.append(hidden)
+        elif keep == "view":
+            kept.append(hidden[:, 1:, ::2])
+        elif keep == "list":
+            kept.append([hidden])
+        loss(model[2:](model[:2](x)), y) if keep != "hook" else loss(model(x), y)
+        model.backward(loss.backward())
+        del hidden
+        last = kept[-1][0] if keep == "list" else kept[-1]
+        copies.append(np.array(last))
+    for held, copy in zip(kept, copies, strict=True):
+        np.testing.assert_array_equal(held[0] if keep == "list" else held, copy)
+
+
+def test_input_gradients_kept_across_steps_stay_as_they_were():
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    grads, copies = [], []
+    for seed in range(3):
+        x, y = data(seed)
+        model.zero_grad()
+        loss(model(x), y)
+        grad = model.backward(loss.backward(), input_grad=True)
+        grads.append(grad)
+        copies.append(grad.copy())
+    assert len({address(g) for g in grads}) == 3
+    for grad, copy in zip(grads, copies, strict=True):
+        np.testing.assert_array_equal(grad, copy)
+
+
+def test_outputs_of_repeated_inference_are_independent():
+    model = convnet().eval()
+    x1, _ = data(1)
+    x2, _ = data(2)
+    first = model(x1)
+    expected = first.copy()
+    with nf.no_grad():
+        model(x2)
+    model(x2)
+    np.testing.assert_array_equal(first, expected)
+
+
+def test_a_clone_does_not_share_result_or_work_arrays():
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    x, y = data(0)
+    step(model, loss, x, y)
+    twin = model.clone()
+    assert twin[0]._results is None and twin[0]._scratch is None
+    np.testing.assert_array_equal(twin(x), model(x))
