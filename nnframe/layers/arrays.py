@@ -111,7 +111,7 @@ class ReusedArrays:
             arrays = self._results = {}
         key = (name, order)
         held, references = held_elsewhere(arrays, key)
-        stored = shape if order is None else tuple(shape[axis] for axis in order)
+        stored = shape if order is None else tuple(map(shape.__getitem__, order))
         if held is None or references or held.shape != stored or held.dtype != dtype:
             held = arrays[key] = np.empty(stored, dtype=dtype)
         return held if order is None else held.transpose(inverse_order(order))

@@ -122,7 +122,7 @@ def is_channels_last(x: np.ndarray) -> bool:
         x.ndim >= 3
         and x.shape[1] > 1
         and math.prod(x.shape[2:]) > 1
-        and np.moveaxis(x, 1, -1).flags.c_contiguous
+        and x.transpose(0, *range(2, x.ndim), 1).flags.c_contiguous
     )
 
 

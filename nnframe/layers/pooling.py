@@ -89,26 +89,27 @@ def _offset_views(
 
 
 def _max_forward(
-    views: list[np.ndarray], record: bool, allocate: Callable[[str, np.dtype], np.ndarray]
+    views: list[np.ndarray], record: bool, allocate: Callable[[str, np.dtype, int], np.ndarray]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The elementwise maximum of ``views`` and, when ``record``, the winner masks.
 
     ``masks[k - 1]`` is True where view ``k`` is strictly greater than every earlier
     view: the window's maximum is the last view whose mask is True (view 0 when none
     is), so a tie goes to the earliest element in row-major window order, as PyTorch's.
-    ``allocate(name, dtype)`` gives an output-shaped array.
+    ``allocate(name, dtype, count)`` gives an output-shaped array, or ``count`` of them
+    stacked on a new first axis.
     """
-    masks: list[np.ndarray] = []
-    y = allocate("y", views[0].dtype)
+    y = allocate("y", views[0].dtype, 0)
     if len(views) == 1:
         np.copyto(y, views[0])
-        return y, masks
+        return y, []
+    masks = list(allocate("masks", _BOOL, len(views) - 1)) if record else []
     if record:
-        masks.append(np.greater(views[1], views[0], out=allocate("mask1", _BOOL)))
+        np.greater(views[1], views[0], out=masks[0])
     np.maximum(views[0], views[1], out=y)
     for k, view in enumerate(views[2:], start=2):
         if record:
-            masks.append(np.greater(view, y, out=allocate(f"mask{k}", _BOOL)))
+            np.greater(view, y, out=masks[k - 1])
         np.maximum(y, view, out=y)
     return y, masks
 
@@ -213,8 +214,11 @@ class _Pool(Layer):
         if self.reduce == "max":
             y_shape, layout = views[0].shape, _layout(order)
 
-            def allocate(name: str, dtype: np.dtype) -> np.ndarray:
-                return self.result_array(name, y_shape, dtype, layout)
+            def allocate(name: str, dtype: np.dtype, count: int) -> np.ndarray:
+                if not count:
+                    return self.result_array(name, y_shape, dtype, layout)
+                stacked = None if layout is None else (0, *(axis + 1 for axis in layout))
+                return self.result_array(name, (count, *y_shape), dtype, stacked)
 
             y, masks = _max_forward(views, is_grad_enabled(), allocate)
             self.save_for_backward(masks=masks, shape=image.shape, order=order)
