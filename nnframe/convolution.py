@@ -115,20 +115,29 @@ def padded(x: np.ndarray, geometry: Geometry, channels_first: bool, work: Work) 
     """Return ``x`` ``(N, C, H, W)`` padded, channels-first or channels-last as asked.
 
     A view of ``x`` when there is no padding; otherwise a copy into a work array, whose
-    border is zero from its allocation and never written.
+    border is zero from its allocation and never written (the padding is part of its
+    name, so another padding never finds an old interior in its border).
     """
     top, bottom, left, right = geometry.padding
     n, c, h, w = x.shape
     if channels_first:
         if not any(geometry.padding):
             return x
-        xp = work("padded channels-first", (n, c, top + h + bottom, left + w + right), x.dtype)
+        xp = work(
+            f"padded channels-first {geometry.padding}",
+            (n, c, top + h + bottom, left + w + right),
+            x.dtype,
+        )
         xp[:, :, top : top + h, left : left + w] = x
         return xp
     nhwc = x.transpose(0, 2, 3, 1)
     if not any(geometry.padding):
         return nhwc
-    xp = work("padded channels-last", (n, top + h + bottom, left + w + right, c), x.dtype)
+    xp = work(
+        f"padded channels-last {geometry.padding}",
+        (n, top + h + bottom, left + w + right, c),
+        x.dtype,
+    )
     xp[:, top : top + h, left : left + w] = nhwc
     return xp
 

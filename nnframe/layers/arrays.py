@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ReusedArrays", "held_elsewhere", "inverse_order"]
+from nnframe.grad_mode import is_grad_enabled
+
+__all__ = ["ReusedArrays", "held_elsewhere", "inverse_order", "new_array"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -53,6 +55,14 @@ def held_elsewhere(arrays: dict[Any, np.ndarray], key: Any) -> tuple[np.ndarray 
     return held, (count - _FREE if held is not None else 0)
 
 
+def new_array(shape: tuple[int, ...], dtype: np.dtype, order: tuple[int, ...] | None) -> np.ndarray:
+    """Return a new uninitialised array of ``shape``, its axes laid out in ``order``."""
+    if order is None:
+        return np.empty(shape, dtype=dtype)
+    stored = np.empty(tuple(map(shape.__getitem__, order)), dtype=dtype)
+    return stored.transpose(inverse_order(order))
+
+
 class ReusedArrays:
     """Mixin: a layer's work arrays (:meth:`scratch`) and result arrays (:meth:`result_array`).
 
@@ -65,13 +75,31 @@ class ReusedArrays:
     _scratch: dict[str, np.ndarray] | None = None
     _results: dict[tuple[str, tuple[int, ...] | None], np.ndarray] | None = None
 
+    def __getstate__(self) -> object:
+        # Pickles (multiprocessing, joblib) carry the layer, not the arrays it reuses.
+        state = super().__getstate__()
+        names = ("_scratch", "_results")
+        if isinstance(state, dict):
+            return {key: value for key, value in state.items() if key not in names}
+        if isinstance(state, tuple) and isinstance(state[0], dict):
+            return ({k: v for k, v in state[0].items() if k not in names}, *state[1:])
+        return state
+
+    def release_arrays(self) -> None:
+        """Let go of this layer's work and result arrays (they are made again when needed)."""
+        self._scratch = self._results = None
+
     def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """Return this layer's work array ``name``, reused while shape and dtype stay the same.
 
         For results that never leave the layer; never return it. A new array is all
         zeros (a padded copy can leave its border alone); a reused one holds what was
-        last written to it.
+        last written to it. Under ``nnframe.no_grad()`` every call gives a new array and
+        nothing is kept: inference holds no memory afterwards, and threads predicting
+        with one model never share a work array.
         """
+        if not is_grad_enabled():
+            return np.zeros(shape, dtype=dtype)
         arrays = self._scratch
         if arrays is None:
             arrays = self._scratch = {}
@@ -93,7 +121,8 @@ class ReusedArrays:
         it, or a view of it, any more (a training step: the layer after it released its
         cache at backward), else a new one. So a step reuses memory that is warm in the
         cache and mapped, as a hand-written loop with preallocated buffers does, while
-        every array a caller still holds stays its own.
+        every array a caller still holds stays its own. Under ``nnframe.no_grad()`` it is
+        always a new array, kept by nobody (as :meth:`scratch`).
 
         Parameters
         ----------
@@ -106,6 +135,8 @@ class ReusedArrays:
             channels-last images); C order by default. See
             :func:`nnframe.layers.geometry.memory_order`.
         """
+        if not is_grad_enabled():
+            return new_array(shape, dtype, order)
         arrays = self._results
         if arrays is None:
             arrays = self._results = {}

@@ -239,9 +239,10 @@ class Layer(Cached, Hooks, ReusedArrays):
         return any(sub._cache is not None for _, sub in self.named_layers())
 
     def clear_cache(self) -> None:
-        """Drop the caches of this layer and its sub-layers."""
+        """Drop the caches of this layer and its sub-layers, and the arrays they reuse."""
         for _, sub in self.named_layers():
             sub._cache = sub._output = None
+            sub.release_arrays()
 
     # -- discovery --------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from nnframe.convolution import (
     rows_of,
 )
 from nnframe.errors import ArgumentError, ShapeError
-from nnframe.grad_mode import is_grad_enabled
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.geometry import non_negative_per_axis, per_axis
@@ -140,11 +139,10 @@ class Convolution(Layer):
     def work_arrays(self, prefix: str = "") -> Work:
         """Return the ``work`` callable the maths takes: this layer's scratch arrays.
 
-        A forward under ``no_grad()`` uses other arrays than a training forward, so that
-        it cannot overwrite the im2col matrix an earlier forward cached for backward.
+        A forward under ``no_grad()`` gets new arrays (see :meth:`~nnframe.Layer.scratch`),
+        so it cannot overwrite the im2col matrix an earlier forward cached for backward.
         """
-        mode = "" if is_grad_enabled() else "inference:"
-        return lambda name, shape, dtype: self.scratch(mode + prefix + name, shape, dtype)
+        return lambda name, shape, dtype: self.scratch(prefix + name, shape, dtype)
 
     def check_fits(self, x: np.ndarray, geometry: Geometry) -> None:
         """Raise ``ShapeError`` when the (dilated) kernel does not fit the padded input."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+import threading
+
 import numpy as np
 import pytest
 
@@ -99,3 +102,51 @@ def test_a_clone_does_not_share_result_or_work_arrays():
     twin = model.clone()
     assert twin[0]._results is None and twin[0]._scratch is None
     np.testing.assert_array_equal(twin(x), model(x))
+
+
+def test_inference_keeps_no_arrays_and_threads_never_share_one():
+    model = convnet()
+    xs = [data(seed)[0] for seed in range(40)]
+    with nf.no_grad():
+        expected = [model(x) for x in xs]
+    assert all(layer._scratch is None and layer._results is None for layer in model)
+    wrong = []
+
+    def predict(indices):
+        for i in indices:
+            with nf.no_grad():
+                if not np.array_equal(model(xs[i]), expected[i]):
+                    wrong.append(i)
+
+    threads = [threading.Thread(target=predict, args=(range(k, 40, 2),)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_a_pickle_carries_the_layers_not_the_arrays_they_reuse():
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    x, y = data(0)
+    step(model, loss, x, y)
+    assert model[0]._results and model[0]._scratch
+    copy = pickle.loads(pickle.dumps(model))
+    assert all(layer._scratch is None and layer._results is None for layer in copy)
+    np.testing.assert_array_equal(copy.eval()(x), model.eval()(x))
+
+
+def test_clear_cache_releases_the_reused_arrays():
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    step(model, loss, *data(0))
+    model.clear_cache()
+    assert all(layer._scratch is None and layer._results is None for layer in model)
+
+
+def test_another_padding_never_finds_an_old_interior_in_its_border():
+    layer = nf.Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64)
+    layer(np.ones((1, 2, 8, 8)))  # a padded work array of 10 x 10
+    layer.padding = (2, 2)  # 6 + 2 * 2 is 10 too
+    fresh = nf.Conv2d(2, 3, 3, padding=2, rng=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((1, 2, 6, 6))
+    np.testing.assert_array_equal(layer(x), fresh(x))
