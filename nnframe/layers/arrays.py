@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from typing import Any
 
@@ -34,6 +35,9 @@ def _references_of_a_free_array() -> int:
 
 
 _FREE = _references_of_a_free_array()
+
+# Results smaller than this (bytes) are made anew each time: cheaper than reusing them.
+_SMALL = 64 * 1024
 
 
 def held_elsewhere(arrays: dict[Any, np.ndarray], key: Any) -> tuple[np.ndarray | None, int]:
@@ -121,8 +125,9 @@ class ReusedArrays:
         it, or a view of it, any more (a training step: the layer after it released its
         cache at backward), else a new one. So a step reuses memory that is warm in the
         cache and mapped, as a hand-written loop with preallocated buffers does, while
-        every array a caller still holds stays its own. Under ``nnframe.no_grad()`` it is
-        always a new array, kept by nobody (as :meth:`scratch`).
+        every array a caller still holds stays its own. Under ``nnframe.no_grad()``, and
+        for arrays under 64 KiB (which the allocator recycles without page faults, faster
+        than the check), it is always a new array, kept by nobody.
 
         Parameters
         ----------
@@ -135,7 +140,7 @@ class ReusedArrays:
             channels-last images); C order by default. See
             :func:`nnframe.layers.geometry.memory_order`.
         """
-        if not is_grad_enabled():
+        if not is_grad_enabled() or math.prod(shape) * dtype.itemsize < _SMALL:
             return new_array(shape, dtype, order)
         arrays = self._results
         if arrays is None:

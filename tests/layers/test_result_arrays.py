@@ -14,13 +14,14 @@ import nnframe as nf
 def convnet():
     return nf.Sequential(
         nf.Conv2d(2, 4, 3, padding=1, rng=0), nf.ReLU(), nf.MaxPool2d(2),
-        nf.Conv2d(4, 3, 3, padding=1, rng=1), nf.ReLU(), nf.Flatten(), nf.Linear(12, 3, rng=2),
+        nf.Conv2d(4, 3, 3, padding=1, rng=1), nf.ReLU(), nf.Flatten(), nf.Linear(48, 3, rng=2),
     )
 
 
-def data(seed):
+def data(seed, batch=300):
+    # Results of 64 KiB or more are reused: a batch of 300 makes every layer's that large.
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((5, 2, 4, 4)).astype(np.float32), rng.integers(0, 3, 5)
+    return rng.standard_normal((batch, 2, 8, 8)).astype(np.float32), rng.integers(0, 3, batch)
 
 
 def address(array):
@@ -150,3 +151,9 @@ def test_another_padding_never_finds_an_old_interior_in_its_border():
     fresh = nf.Conv2d(2, 3, 3, padding=2, rng=0, dtype=np.float64)
     x = np.random.default_rng(0).standard_normal((1, 2, 6, 6))
     np.testing.assert_array_equal(layer(x), fresh(x))
+
+
+def test_small_results_are_made_anew_and_kept_by_nobody():
+    model, loss = convnet(), nf.CrossEntropyLoss()
+    step(model, loss, *data(0, batch=2))
+    assert all(not layer._results for layer in model)
