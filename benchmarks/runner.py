@@ -257,22 +257,7 @@ def run_setting(
             )
         for config in configs:
             waits.append(_quiet(args))
-            line = []
-            for contender in contenders:
-                task = {
-                    "kind": "step",
-                    "contender": contender,
-                    "config": config.to_dict(),
-                    "threads": threads,
-                    "seconds": args.seconds,
-                    "warmup_seconds": args.seconds / 3,
-                }
-                result = _measure(task, args)
-                result.update(contender=contender, config=config.id, round=round_index)
-                steps.append(result)
-                line.append(f"{contender} {_format_time(result, args)}")
-                if "error" in result:
-                    _log(f"  {config.id} {contender}: {result['error']}")
+            line = _time_contenders("step", config, contenders, threads, round_index, steps, args)
             _log(f"  {config.id:<30} " + "  ".join(line))
     load = {"start": load_start, "end": os.getloadavg()[0]}
     return {
@@ -283,6 +268,38 @@ def run_setting(
         "gemm": gemm,
         "steps": steps,
     }
+
+
+def _time_contenders(
+    kind: str,
+    config: Any,
+    contenders: list[str],
+    threads: int,
+    round_index: int,
+    steps: list[dict[str, Any]],
+    args: argparse.Namespace,
+) -> list[str]:
+    """Time every contender's step on ``config`` (a ``kind`` child each) into ``steps``.
+
+    Returns the log line's pieces, one per contender.
+    """
+    line = []
+    for contender in contenders:
+        task = {
+            "kind": kind,
+            "contender": contender,
+            "config": config.to_dict(),
+            "threads": threads,
+            "seconds": args.seconds,
+            "warmup_seconds": args.seconds / 3,
+        }
+        result = _measure(task, args)
+        result.update(contender=contender, config=config.id, round=round_index)
+        steps.append(result)
+        line.append(f"{contender} {_format_time(result, args)}")
+        if "error" in result:
+            _log(f"  {config.id} {contender}: {result['error']}")
+    return line
 
 
 def run_conv_setting(
@@ -310,22 +327,9 @@ def run_conv_setting(
             result = _measure(task, args)
             result.update(config=config.id, round=round_index)
             gemm.append(result)
-            line = []
-            for contender in contenders:
-                task = {
-                    "kind": "conv_step",
-                    "contender": contender,
-                    "config": config.to_dict(),
-                    "threads": threads,
-                    "seconds": args.seconds,
-                    "warmup_seconds": args.seconds / 3,
-                }
-                result = _measure(task, args)
-                result.update(contender=contender, config=config.id, round=round_index)
-                steps.append(result)
-                line.append(f"{contender} {_format_time(result, args)}")
-                if "error" in result:
-                    _log(f"  {config.id} {contender}: {result['error']}")
+            line = _time_contenders(
+                "conv_step", config, contenders, threads, round_index, steps, args
+            )
             _log(
                 f"  [{threads} thread(s)] round {round_index + 1} {config.id:<26} "
                 + "  ".join(line)
