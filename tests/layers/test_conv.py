@@ -11,6 +11,7 @@ import nnframe as nf
 from nnframe.errors import ArgumentError, ArgumentTypeError, ShapeError
 from nnframe.layers import conv as conv_module
 from nnframe.testing import check_layer
+from nnframe.testing import checks as lc
 
 GRID = [
     # (id, factory, input shape without the batch)
@@ -79,9 +80,18 @@ def geometries(draw):
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=geometries())
-def test_gradients_match_finite_differences_over_drawn_geometries(case):
+@given(case=geometries(), seed=st.integers(0, 2**32 - 1))
+def test_the_kit_passes_over_drawn_geometries(case, seed):
     layer, x = case
+    # Every check of the layer contract that takes one example, on a layer and an input
+    # drawn over every argument (check_layer itself runs on the fixed grid above).
+    for check in (
+        lc.check_forward_shape_and_dtype, lc.check_input_unmodified,
+        lc.check_backward_shape_and_dtype, lc.check_cache_per_instance,
+        lc.check_no_grad_leaves_no_cache, lc.check_batch_independence,
+        lc.check_gradients_accumulate, lc.check_gradients,
+    ):
+        check(layer, x, seed=seed)
     nf.assert_gradients(layer, x)
 
 
