@@ -91,57 +91,58 @@ def _offset_views(
 def _max_forward(
     views: list[np.ndarray], record: bool, allocate: Callable[[str, np.dtype, int], np.ndarray]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The elementwise maximum of ``views`` and, when ``record``, the winner masks.
+    """The elementwise maximum of ``views`` and, when ``record``, where each window's winner is.
 
-    ``masks[k - 1]`` is True where view ``k`` is strictly greater than every earlier
-    view: the window's maximum is the last view whose mask is True (view 0 when none
-    is), so a tie goes to the earliest element in row-major window order, as PyTorch's.
-    ``allocate(name, dtype, count)`` gives an output-shaped array, or ``count`` of them
-    stacked on a new first axis.
+    The maximum is taken view by view; ``winners[k]`` is True where view ``k`` holds the
+    window's maximum: the last view strictly greater than every view before it (view 0
+    when none is), so a tie goes to the earliest element in row-major window order, as
+    PyTorch's. ``allocate(name, dtype, count)`` gives an output-shaped array, or ``count``
+    of them stacked on a new first axis.
     """
     y = allocate("y", views[0].dtype, 0)
     if len(views) == 1:
         np.copyto(y, views[0])
         return y, []
-    masks = list(allocate("masks", _BOOL, len(views) - 1)) if record else []
-    if record:
-        np.greater(views[1], views[0], out=masks[0])
+    winners = list(allocate("winners", _BOOL, len(views))) if record else []
+    if record:  # winners[k] first holds "view k beats every view before it"
+        np.greater(views[1], views[0], out=winners[1])
     np.maximum(views[0], views[1], out=y)
     for k, view in enumerate(views[2:], start=2):
         if record:
-            np.greater(view, y, out=masks[k - 1])
+            np.greater(view, y, out=winners[k])
         np.maximum(y, view, out=y)
-    return y, masks
+    if record:
+        # From the last view back: view k wins where it beats those before it and no
+        # later view does; view 0 wins where no other view does.
+        later = winners[0]
+        np.copyto(later, winners[-1])
+        for k in range(len(views) - 2, 0, -1):
+            np.greater(winners[k], later, out=winners[k])
+            np.logical_or(later, winners[k], out=later)
+        np.logical_not(later, out=later)
+    return y, winners
 
 
 def _max_backward(
-    grad_y: np.ndarray,
-    masks: list[np.ndarray],
-    targets: list[np.ndarray],
-    work: tuple[np.ndarray, np.ndarray] | None,
+    grad_y: np.ndarray, winners: list[np.ndarray], targets: list[np.ndarray],
+    share: np.ndarray | None,
 ) -> None:
     """Route ``grad_y`` to each window's winner, writing (or adding) into ``targets``.
 
-    Going from the last view to the first, view ``k`` takes what is left where its mask
-    is True; view 0 takes the rest. Every element of ``grad_y`` lands exactly once.
-    Windows that tile the input (``work`` None) are written, and what is left is kept in
-    view 0, which takes it last anyway; overlapping ones are added into through the two
-    output-shaped work arrays ``work``.
+    One product per view: windows that tile the input (``share`` None) write their views
+    of the input gradient, overlapping ones add into them through the work array ``share``.
     """
-    left = grad_y
-    if work is None:
-        for k in range(len(masks), 0, -1):
-            np.multiply(left, masks[k - 1], out=targets[k])
-            left = np.subtract(left, targets[k], out=targets[0])
-        if left is grad_y:
-            np.copyto(targets[0], left)
+    if not winners:
+        if share is None:
+            np.copyto(targets[0], grad_y)
+        else:
+            targets[0] += grad_y
         return
-    share, rest = work
-    for k in range(len(masks), 0, -1):
-        np.multiply(left, masks[k - 1], out=share)
-        targets[k] += share
-        left = np.subtract(left, share, out=rest)
-    targets[0] += left
+    for target, winner in zip(targets, winners, strict=True):
+        if share is None:
+            np.multiply(grad_y, winner, out=target)
+        else:
+            target += np.multiply(grad_y, winner, out=share)
 
 
 class _Pool(Layer):
@@ -258,12 +259,10 @@ class _Pool(Layer):
                 target.fill(0.0)
         views = _offset_views(target, kernel, stride, writeable=True)
         if self.reduce == "max":
-            layout = _layout(order)
-            work = None if simple else (
-                self.result_array("share", grad.shape, grad.dtype, layout),
-                self.result_array("rest", grad.shape, grad.dtype, layout),
+            share = None if simple else self.result_array(
+                "share", grad.shape, grad.dtype, _layout(order)
             )
-            _max_backward(grad, masks, views, work)
+            _max_backward(grad, masks, views, share)
         else:
             share = grad * (1.0 / len(views))
             for view in views:
