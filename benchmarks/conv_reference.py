@@ -22,9 +22,10 @@ written the way a performance-minded person would write it for one fixed archite
   everything after it is NHWC: the next im2col copies runs of contiguous channels.
 - **Max-pool 2x2 by a tournament** over the four strided quadrant views: two pairwise
   maxima and a final one, each remembering with a strict ``>`` which side won, so ties go to
-  the first element in the window's row-major order, as PyTorch's. The backward routes the
-  gradient through the three choices with multiplications, writing every element of the
-  input gradient (no zeroing, no scatter). A pool followed by a padded convolution writes
+  the first element in the window's row-major order, as PyTorch's; the forward turns the
+  three choices into one-hot winner masks, so the backward is one multiplication per
+  quadrant, writing every element of the input gradient (no zeroing, no scatter; routing
+  through the three choices took twice as long). A pool followed by a padded convolution writes
   straight into the interior of that convolution's padded input buffer (borders zeroed
   once), and reads its gradient from the interior of the padded gradient: no padding copy.
 - **Flatten emits PyTorch's (C, H, W) order** (one transposing copy of the NHWC pooled
@@ -115,6 +116,8 @@ class _Conv:
         self.pick_bottom = np.empty(pooled, bool)
         self.top = np.empty(pooled, dtype)
         self.bottom = np.empty(pooled, dtype)
+        # Which quadrant won each window, one-hot: backward is one product per quadrant.
+        self.winners = [np.empty(pooled, bool) for _ in range(4)]
         out4 = _view(self.out, (batch, oh, ow, cout))
         grad4 = _view(self.grad_out, (batch, oh, ow, cout))
         self.quadrants = [out4[:, i::2, j::2, :] for i in (0, 1) for j in (0, 1)]
@@ -156,17 +159,17 @@ class _Conv:
         np.maximum(q10, q11, out=self.bottom)
         np.greater(self.bottom, self.top, out=self.pick_bottom)
         np.maximum(self.top, self.bottom, out=pool_out)
+        w00, w01, w10, w11 = self.winners
+        np.greater(self.pick_right_top, self.pick_bottom, out=w01)  # right, and top won
+        np.logical_or(self.pick_right_top, self.pick_bottom, out=w00)
+        np.logical_not(w00, out=w00)  # left, and top won
+        np.logical_and(self.pick_right_bottom, self.pick_bottom, out=w11)
+        np.greater(self.pick_bottom, self.pick_right_bottom, out=w10)  # left, bottom won
 
     def backward(self, grad_pool: np.ndarray, matrix: np.ndarray, grad_matrix: np.ndarray) -> None:
         """Pool, ReLU and convolution backward; the input gradient lands in ``grad_interior``."""
-        bottom, top = self.bottom, self.top  # reused as work arrays
-        np.multiply(grad_pool, self.pick_bottom, out=bottom)
-        np.subtract(grad_pool, bottom, out=top)
-        g00, g01, g10, g11 = self.grad_quadrants
-        np.multiply(top, self.pick_right_top, out=g01)
-        np.subtract(top, g01, out=g00)
-        np.multiply(bottom, self.pick_right_bottom, out=g11)
-        np.subtract(bottom, g11, out=g10)
+        for grad, winner in zip(self.grad_quadrants, self.winners, strict=True):
+            np.multiply(grad_pool, winner, out=grad)
         np.greater(self.out, 0, out=self.relu_mask)
         np.multiply(self.grad_out, self.relu_mask, out=self.grad_out)
         np.dot(self.cols.T, self.grad_out, out=grad_matrix)
