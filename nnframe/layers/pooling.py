@@ -221,8 +221,8 @@ class _Pool(Layer):
                 stacked = None if layout is None else (0, *(axis + 1 for axis in layout))
                 return self.result_array(name, (count, *y_shape), dtype, stacked)
 
-            y, masks = _max_forward(views, is_grad_enabled(), allocate)
-            self.save_for_backward(masks=masks, shape=image.shape, order=order)
+            y, winners = _max_forward(views, is_grad_enabled(), allocate)
+            self.save_for_backward(winners=winners, shape=image.shape, order=order)
         else:
             y = np.add(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
             for view in views[2:]:
@@ -233,13 +233,13 @@ class _Pool(Layer):
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         cache = (
-            self.saved("masks", "shape", "order")
+            self.saved("winners", "shape", "order")
             if self.reduce == "max"
             else (None, *self.saved("shape", "order"))
         )
         if not self.needs_input_grad:
             return None
-        masks, shape, order = cache
+        winners, shape, order = cache
         grad = grad_y if self.spatial == 2 else grad_y[:, :, None, :]
         kernel, stride, (ph, pw) = self._pairs()
         n, c, h, w = shape
@@ -262,7 +262,7 @@ class _Pool(Layer):
             share = None if simple else self.result_array(
                 "share", grad.shape, grad.dtype, _layout(order)
             )
-            _max_backward(grad, masks, views, share)
+            _max_backward(grad, winners, views, share)
         else:
             share = grad * (1.0 / len(views))
             for view in views:
@@ -329,8 +329,9 @@ class MaxPool2d(_Pool):
     Notes
     -----
     Ties are where the gradient is not defined (the ``ties`` tag: the testing kit keeps
-    the values of an input apart). The cache holds ``kh * kw - 1`` boolean masks of the
-    output's shape, not the input.
+    the values of an input apart). The cache holds ``kh * kw`` boolean masks of the
+    output's shape, one per window position, True where that position holds the
+    window's maximum (its winner), not the input.
 
     Examples
     --------

@@ -99,7 +99,7 @@ class MaxPoolRoutingToFirst(nf.MaxPool2d):
     """Backward sends each window's gradient to its first element, not its maximum."""
 
     def backward(self, grad_y):
-        self.saved("masks")
+        self.saved("winners")
         grad_x = np.zeros(self._last_shape, grad_y.dtype)
         kh, kw = self.kernel_size
         grad_x[:, :, : grad_y.shape[2] * kh : kh, : grad_y.shape[3] * kw : kw] = grad_y
@@ -184,8 +184,8 @@ def test_pooling_layers_have_no_parameters_and_cache_masks_not_the_input():
     pool = nf.MaxPool2d(2)
     assert pool.parameters() == []
     pool(np.zeros((2, 3, 4, 4), np.float32))
-    assert set(pool._cache) == {"masks", "shape", "order"}
-    assert all(m.dtype == bool and m.shape == (2, 3, 2, 2) for m in pool._cache["masks"])
+    assert set(pool._cache) == {"winners", "shape", "order"}
+    assert all(m.dtype == bool and m.shape == (2, 3, 2, 2) for m in pool._cache["winners"])
     with nf.no_grad():
         nf.MaxPool2d(2)(np.zeros((2, 3, 4, 4)))
     avg = nf.AvgPool2d(2)
