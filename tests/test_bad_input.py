@@ -1313,14 +1313,31 @@ def test_image_layers_carry_nan_through_without_an_error():
             assert np.isfinite(y).any(), name
 
 
-@pytest.mark.xfail(strict=True, reason="a container does not undo what the layers before the "
-                   "one that refuses the input did: BatchNorm's running statistics move")
 def test_a_model_refusing_an_input_halfway_leaves_batchnorm_running_statistics_alone():
     model = nf.cnn((2, 6, 6), 3, channels=(4,), kernel_size=3, hidden=5, batch_norm=True, rng=6)
     before = model.state_dict()
     with pytest.raises(ShapeError, match=r"Linear\(36 -> 5\)"):
         model(np.ones((4, 2, 8, 8), dtype=np.float32))
     assert_unchanged(before, model.state_dict())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nf.Residual(nf.Sequential(nf.BatchNorm1d(3), nf.Linear(3, 4, rng=0))),
+        lambda: nf.Concat(nf.BatchNorm1d(3), nf.Sequential(nf.BatchNorm1d(3), nf.Linear(2, 2))),
+    ],
+    ids=["Residual", "Concat"],
+)
+def test_a_branching_model_refusing_an_input_leaves_batchnorm_alone(make):
+    model = make()
+    before = model.state_dict()
+    with pytest.raises(ShapeError):
+        model(np.arange(12.0).reshape(4, 3))
+    assert_unchanged(before, model.state_dict())
+    alone = nf.BatchNorm1d(3)
+    alone(np.arange(12.0).reshape(4, 3))  # outside a container: updated at once
+    assert alone.running_mean.value.any()
 
 
 # -- the fuzz ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from nnframe.errors import ArgumentError, ArgumentTypeError, SerializationError,
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.containers import add_path, check_new_child, child_index, tree_repr
+from nnframe.layers.deferred import Transaction
 from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
 
@@ -88,6 +89,10 @@ class Residual(Layer):
             yield "shortcut", self.shortcut
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        with Transaction():  # a refused input leaves the branches as they were
+            return self._add(x)
+
+    def _add(self, x: np.ndarray) -> np.ndarray:
         assert self.block is not None  # set by __init__
         out = _run(self, 0, self.block, "forward", x)
         if self.shortcut is None:
@@ -200,6 +205,10 @@ class Concat(Layer):
             yield str(i), branch
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        with Transaction():  # a refused input leaves the branches as they were
+            return self._join(x)
+
+    def _join(self, x: np.ndarray) -> np.ndarray:
         outputs = [_run(self, i, branch, "forward", x) for i, branch in enumerate(self.branches)]
         first = outputs[0]
         axis = self.axis

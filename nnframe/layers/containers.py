@@ -16,6 +16,7 @@ from nnframe.errors import (
 )
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
+from nnframe.layers.deferred import Transaction
 from nnframe.layers.hooks import label
 from nnframe.layers.registry import register
 from nnframe.layers.summary import SummaryRow
@@ -186,12 +187,15 @@ class Sequential(Layer):
             yield str(i), layer
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for i, layer in enumerate(self.layers):
-            try:
-                x = layer.forward(x)
-            except Exception as error:
-                add_path(error, self, i, layer)
-                raise
+        # One transaction: a layer that refuses its input leaves the layers before it as
+        # they were (their deferred updates, BatchNorm's running statistics, are dropped).
+        with Transaction():
+            for i, layer in enumerate(self.layers):
+                try:
+                    x = layer.forward(x)
+                except Exception as error:
+                    add_path(error, self, i, layer)
+                    raise
         return x
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar, TypeVar
 
 import numpy as np
@@ -18,6 +19,7 @@ from nnframe.checks import (
 )
 from nnframe.errors import ShapeError
 from nnframe.layers.base import Layer, layer
+from nnframe.layers.deferred import defer
 from nnframe.layers.registry import register
 from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
@@ -179,6 +181,12 @@ class _BatchNorm(Layer):
         ones.fill(1)
         return ones
 
+    def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+        # running = (1 - momentum) * running + momentum * batch statistic, as PyTorch.
+        for running, batch_value in ((self.running_mean, mean), (self.running_var, unbiased_var)):
+            running.value *= 1 - self.momentum
+            running.value += self.momentum * batch_value
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         channels = (-1,) + (1,) * (x.ndim - 2)  # a (channels,) array along axis 1
         if self.training:
@@ -194,12 +202,9 @@ class _BatchNorm(Layer):
             x_hat = x - mean.reshape(channels)  # centred for now; x's memory layout
             square = np.multiply(x_hat, x_hat, out=self._work_like("work", x_hat))
             var = _channel_sums(square, ones) / n
-            for running, batch_value in (
-                (self.running_mean, mean),
-                (self.running_var, var * (n / (n - 1))),  # unbiased, as PyTorch
-            ):
-                running.value *= 1 - self.momentum
-                running.value += self.momentum * batch_value
+            # Deferred: in a model, the statistics move only once its whole forward has
+            # succeeded (see nnframe.layers.deferred).
+            defer(functools.partial(self._update_running, mean, var * (n / (n - 1))))
         else:
             x_hat = x - self.running_mean.value.reshape(channels)
             var = self.running_var.value
@@ -286,8 +291,11 @@ class BatchNorm1d(_BatchNorm):
     gradient flows through them, a channel needs more than one value, and each pass
     updates the running statistics as PyTorch does:
     ``running = (1 - momentum) * running + momentum * batch_statistic``, with the unbiased
-    variance (divided by ``n - 1``). In evaluation mode the running statistics are
-    used and left alone, and the layer is an affine map of each example.
+    variance (divided by ``n - 1``). Inside a model the update waits until the model's
+    whole forward has succeeded, so a model that refuses its input half-way leaves the
+    statistics as they were (:mod:`nnframe.layers.deferred`). In evaluation mode the
+    running statistics are used and left alone, and the layer is an affine map of each
+    example.
 
     Examples
     --------
