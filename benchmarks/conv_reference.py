@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from benchmarks.numpy_reference import softmax_cross_entropy
+
 __all__ = ["NumpyConvNet"]
 
 Spec = tuple[Any, ...]
@@ -306,16 +308,8 @@ class NumpyConvNet:
         return self._softmax_cross_entropy(h, y)
 
     def _softmax_cross_entropy(self, z: np.ndarray, y: np.ndarray) -> float:
-        row = self.row_buffer
-        np.max(z, axis=1, keepdims=True, out=row)
-        z -= row
-        np.exp(z, out=z)
-        np.sum(z, axis=1, keepdims=True, out=row)
-        z /= row
-        loss = -float(np.mean(np.log(z[self.rows, y])))
         delta = self.linear_grad[-1]
-        np.copyto(delta, z)
-        delta[self.rows, y] -= 1
+        loss = softmax_cross_entropy(z, y, self.rows, self.row_buffer, delta)
         delta *= 1.0 / self.batch
         return loss
 

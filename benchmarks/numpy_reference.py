@@ -33,6 +33,25 @@ import numpy as np
 __all__ = ["NumpyMLP"]
 
 
+def softmax_cross_entropy(
+    z: np.ndarray, y: np.ndarray, rows: np.ndarray, row: np.ndarray, delta: np.ndarray
+) -> float:
+    """Mean softmax cross-entropy of the logits ``z`` (overwritten with the probabilities).
+
+    Writes ``p - onehot(y)`` into ``delta`` (the caller scales it by ``1 / batch``);
+    ``rows`` is ``arange(batch)`` and ``row`` a ``(batch, 1)`` work array.
+    """
+    np.max(z, axis=1, keepdims=True, out=row)
+    z -= row
+    np.exp(z, out=z)
+    np.sum(z, axis=1, keepdims=True, out=row)
+    z /= row
+    loss = -float(np.mean(np.log(z[rows, y])))
+    np.copyto(delta, z)
+    delta[rows, y] -= 1
+    return loss
+
+
 class NumpyMLP:
     """An MLP and its optimizer, trained one step at a time with preallocated buffers.
 
@@ -122,15 +141,7 @@ class NumpyMLP:
         """Turn the logits ``z`` into the loss, leaving ``(p - y) / batch`` in the last delta."""
         delta = self.deltas[-1]
         if self.head == "softmax":
-            row = self.row_buffer
-            np.max(z, axis=1, keepdims=True, out=row)
-            z -= row
-            np.exp(z, out=z)
-            np.sum(z, axis=1, keepdims=True, out=row)
-            z /= row
-            loss = -float(np.mean(np.log(z[self.rows, y])))
-            np.copyto(delta, z)
-            delta[self.rows, y] -= 1
+            loss = softmax_cross_entropy(z, y, self.rows, self.row_buffer, delta)
         else:
             np.negative(z, out=z)
             np.exp(z, out=z)
