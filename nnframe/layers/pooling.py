@@ -11,11 +11,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from nnframe.checks import array_size
 from nnframe.errors import ArgumentError
 from nnframe.grad_mode import is_grad_enabled
+from nnframe.layers.arrays import inverse_order, new_array
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.geometry import (
     check_window_fits,
-    is_channels_last,
+    memory_order,
     non_negative_per_axis,
     output_size,
     per_axis,
@@ -29,37 +30,23 @@ P = TypeVar("P", bound="_Pool")
 
 _CONFIG_KEYS = ("kernel_size", "stride", "padding")
 _BOOL = np.dtype(bool)
-_C_ORDER, _CHANNELS_LAST = (0, 1, 2, 3), (0, 2, 3, 1)
 
 
 # -- memory layout ---------------------------------------------------------------------
 # A Conv2d output may be channels-last (a transposed view of an NHWC buffer). Elementwise
-# ufuncs keep such a layout; the arrays made here keep it too, so nothing is copied into
-# another order on the way through.
+# ufuncs keep such a layout; the arrays made here keep it too (``layout`` is
+# geometry.memory_order's answer: None for C order), so nothing is copied into another
+# order on the way through.
 
 
-def _memory_order(x: np.ndarray) -> tuple[int, ...]:
-    """The axes of ``x`` from the outermost in memory to the innermost."""
-    if x.flags.c_contiguous:
-        return _C_ORDER
-    if is_channels_last(x):
-        return _CHANNELS_LAST
-    return tuple(sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis])))
+def _stored(shape: tuple[int, ...], layout: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape of a buffer holding an array of ``shape`` laid out as ``layout``."""
+    return shape if layout is None else tuple(map(shape.__getitem__, layout))
 
 
-def _layout(order: tuple[int, ...]) -> tuple[int, ...] | None:
-    """``order`` as :meth:`Layer.result_array` takes it: None for C order."""
-    return None if order == tuple(range(len(order))) else order
-
-
-def _permuted(buffer: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
-    """View ``buffer``, laid out in ``order`` (axes permuted), in the logical axis order."""
-    return buffer.transpose(np.argsort(order))
-
-
-def _fresh(shape: tuple[int, ...], dtype: np.dtype, order: tuple[int, ...]) -> np.ndarray:
-    """A new uninitialised array of ``shape`` whose memory runs in ``order``."""
-    return _permuted(np.empty([shape[a] for a in order], dtype), order)
+def _logical(buffer: np.ndarray, layout: tuple[int, ...] | None) -> np.ndarray:
+    """``buffer``, made by :func:`_stored`'s shape, seen in the logical axis order."""
+    return buffer if layout is None else buffer.transpose(inverse_order(layout))
 
 
 # -- the window arithmetic, on (batch, channels, height, width) ---------------------------
@@ -187,15 +174,14 @@ class _Pool(Layer):
         """Windows tile the input: no overlap, no gaps between them, no padding."""
         return self.stride == self.kernel_size and not any(self.padding)
 
-    def _padded(self, x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    def _padded(self, x: np.ndarray, layout: tuple[int, ...] | None) -> np.ndarray:
         """``x`` padded with -inf (max) or 0 (average), in a reused work array."""
         _, _, (ph, pw) = self._pairs()
         if not (ph or pw):
             return x
         n, c, h, w = x.shape
         shape = (n, c, h + 2 * ph, w + 2 * pw)
-        buffer = self.scratch("padded", tuple(shape[a] for a in order), x.dtype)
-        padded = _permuted(buffer, order)
+        padded = _logical(self.scratch("padded", _stored(shape, layout), x.dtype), layout)
         padded.fill(-np.inf if self.reduce == "max" else 0.0)
         padded[:, :, ph : ph + h, pw : pw + w] = x
         return padded
@@ -210,10 +196,10 @@ class _Pool(Layer):
         if ph or pw:  # a huge padding: say so before allocating its array
             n, c, h, w = image.shape
             array_size((n, c, h + 2 * ph, w + 2 * pw), image.dtype, repr(self))
-        order = _memory_order(image)
-        views = _offset_views(self._padded(image, order), kernel, stride)
+        layout = memory_order(image)
+        views = _offset_views(self._padded(image, layout), kernel, stride)
         if self.reduce == "max":
-            y_shape, layout = views[0].shape, _layout(order)
+            y_shape = views[0].shape
 
             def allocate(name: str, dtype: np.dtype, count: int) -> np.ndarray:
                 if not count:
@@ -222,35 +208,35 @@ class _Pool(Layer):
                 return self.result_array(name, (count, *y_shape), dtype, stacked)
 
             y, winners = _max_forward(views, is_grad_enabled(), allocate)
-            self.save_for_backward(winners=winners, shape=image.shape, order=order)
+            self.save_for_backward(winners=winners, shape=image.shape, layout=layout)
         else:
             y = np.add(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
             for view in views[2:]:
                 y += view
             y *= 1.0 / len(views)  # padding counts (PyTorch's count_include_pad=True)
-            self.save_for_backward(shape=image.shape, order=order)
+            self.save_for_backward(shape=image.shape, layout=layout)
         return y if self.spatial == 2 else y[:, :, 0, :]
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         cache = (
-            self.saved("winners", "shape", "order")
+            self.saved("winners", "shape", "layout")
             if self.reduce == "max"
-            else (None, *self.saved("shape", "order"))
+            else (None, *self.saved("shape", "layout"))
         )
         if not self.needs_input_grad:
             return None
-        winners, shape, order = cache
+        winners, shape, layout = cache
         grad = grad_y if self.spatial == 2 else grad_y[:, :, None, :]
         kernel, stride, (ph, pw) = self._pairs()
         n, c, h, w = shape
         padded_shape = (n, c, h + 2 * ph, w + 2 * pw)
         simple = self._simple()
         if ph or pw:
-            buffer = self.scratch("grad_padded", tuple(padded_shape[a] for a in order), grad.dtype)
-            target = _permuted(buffer, order)
+            buffer = self.scratch("grad_padded", _stored(padded_shape, layout), grad.dtype)
+            target = _logical(buffer, layout)
             target.fill(0.0)
         else:
-            target = self.result_array("grad_x", padded_shape, grad.dtype, _layout(order))
+            target = self.result_array("grad_x", padded_shape, grad.dtype, layout)
             covered = simple and all(
                 output_size(size, k, k, 0) * k == size
                 for size, k in zip((h, w), kernel, strict=True)
@@ -260,7 +246,7 @@ class _Pool(Layer):
         views = _offset_views(target, kernel, stride, writeable=True)
         if self.reduce == "max":
             share = None if simple else self.result_array(
-                "share", grad.shape, grad.dtype, _layout(order)
+                "share", grad.shape, grad.dtype, layout
             )
             _max_backward(grad, winners, views, share)
         else:
@@ -455,14 +441,14 @@ class GlobalAvgPool2d(Layer):
     input_spec = InputSpec(min_ndim=4, max_ndim=4)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.save_for_backward(shape=x.shape, order=_memory_order(x))
+        self.save_for_backward(shape=x.shape, layout=memory_order(x))
         return np.mean(x, axis=(2, 3))
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
-        shape, order = self.saved("shape", "order")
+        shape, layout = self.saved("shape", "layout")
         if not self.needs_input_grad:
             return None
-        grad_x = _fresh(shape, grad_y.dtype, order)
+        grad_x = new_array(shape, grad_y.dtype, layout)
         np.multiply(grad_y[:, :, None, None], 1.0 / (shape[2] * shape[3]), out=grad_x)
         return grad_x
 

@@ -184,7 +184,7 @@ def test_pooling_layers_have_no_parameters_and_cache_masks_not_the_input():
     pool = nf.MaxPool2d(2)
     assert pool.parameters() == []
     pool(np.zeros((2, 3, 4, 4), np.float32))
-    assert set(pool._cache) == {"winners", "shape", "order"}
+    assert set(pool._cache) == {"winners", "shape", "layout"}
     assert all(m.dtype == bool and m.shape == (2, 3, 2, 2) for m in pool._cache["winners"])
     with nf.no_grad():
         nf.MaxPool2d(2)(np.zeros((2, 3, 4, 4)))
