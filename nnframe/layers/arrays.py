@@ -59,12 +59,16 @@ def held_elsewhere(arrays: dict[Any, np.ndarray], key: Any) -> tuple[np.ndarray 
     return held, (count - _FREE if held is not None else 0)
 
 
-def new_array(shape: tuple[int, ...], dtype: np.dtype, order: tuple[int, ...] | None) -> np.ndarray:
-    """Return a new uninitialised array of ``shape``, its axes laid out in ``order``."""
-    if order is None:
-        return np.empty(shape, dtype=dtype)
-    stored = np.empty(tuple(map(shape.__getitem__, order)), dtype=dtype)
-    return stored.transpose(inverse_order(order))
+def new_array(
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    order: tuple[int, ...] | None,
+    fill: float | None = None,
+) -> np.ndarray:
+    """Return a new array of ``shape``, its axes laid out in ``order``: empty, or ``fill``."""
+    stored = shape if order is None else tuple(map(shape.__getitem__, order))
+    array = np.empty(stored, dtype=dtype) if fill is None else np.full(stored, fill, dtype=dtype)
+    return array if order is None else array.transpose(inverse_order(order))
 
 
 class ReusedArrays:
@@ -76,7 +80,7 @@ class ReusedArrays:
 
     # Class-level defaults, so that attrs subclasses (whose generated __init__ does not
     # call ours) start with none.
-    _scratch: dict[str, np.ndarray] | None = None
+    _scratch: dict[Any, np.ndarray] | None = None
     _results: dict[tuple[str, tuple[int, ...] | None], np.ndarray] | None = None
 
     def __getstate__(self) -> object:
@@ -93,24 +97,34 @@ class ReusedArrays:
         """Let go of this layer's work and result arrays (they are made again when needed)."""
         self._scratch = self._results = None
 
-    def scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    def scratch(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        order: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
         """Return this layer's work array ``name``, reused while shape and dtype stay the same.
 
         For results that never leave the layer; never return it. A new array is all
         zeros (a padded copy can leave its border alone); a reused one holds what was
-        last written to it. Under ``nnframe.no_grad()`` every call gives a new array and
-        nothing is kept: inference holds no memory afterwards, and threads predicting
-        with one model never share a work array.
+        last written to it. ``order`` lays its axes out in memory as for
+        :meth:`result_array` (like an input, so that elementwise work runs in order).
+        Under ``nnframe.no_grad()`` every call gives a new array and nothing is kept:
+        inference holds no memory afterwards, and threads predicting with one model never
+        share a work array.
         """
+        stored = shape if order is None else tuple(map(shape.__getitem__, order))
         if not is_grad_enabled():
-            return np.zeros(shape, dtype=dtype)
+            return new_array(shape, dtype, order, fill=0)
         arrays = self._scratch
         if arrays is None:
             arrays = self._scratch = {}
-        array = arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = arrays[name] = np.zeros(shape, dtype=dtype)
-        return array
+        key = name if order is None else (name, order)
+        held = arrays.get(key)
+        if held is None or held.shape != stored or held.dtype != dtype:
+            held = arrays[key] = np.zeros(stored, dtype=dtype)
+        return held if order is None else held.transpose(inverse_order(order))
 
     def result_array(
         self,

@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from nnframe.checks import array_size
 from nnframe.errors import ArgumentError
 from nnframe.grad_mode import is_grad_enabled
-from nnframe.layers.arrays import inverse_order, new_array
+from nnframe.layers.arrays import new_array
 from nnframe.layers.base import Layer
 from nnframe.layers.config import check_config_keys
 from nnframe.layers.geometry import (
@@ -32,24 +32,11 @@ _CONFIG_KEYS = ("kernel_size", "stride", "padding")
 _BOOL = np.dtype(bool)
 
 
-# -- memory layout ---------------------------------------------------------------------
+# -- the window arithmetic, on (batch, channels, height, width) ---------------------------
 # A Conv2d output may be channels-last (a transposed view of an NHWC buffer). Elementwise
 # ufuncs keep such a layout; the arrays made here keep it too (``layout`` is
 # geometry.memory_order's answer: None for C order), so nothing is copied into another
 # order on the way through.
-
-
-def _stored(shape: tuple[int, ...], layout: tuple[int, ...] | None) -> tuple[int, ...]:
-    """The shape of a buffer holding an array of ``shape`` laid out as ``layout``."""
-    return shape if layout is None else tuple(map(shape.__getitem__, layout))
-
-
-def _logical(buffer: np.ndarray, layout: tuple[int, ...] | None) -> np.ndarray:
-    """``buffer``, made by :func:`_stored`'s shape, seen in the logical axis order."""
-    return buffer if layout is None else buffer.transpose(inverse_order(layout))
-
-
-# -- the window arithmetic, on (batch, channels, height, width) ---------------------------
 
 
 def _offset_views(
@@ -181,7 +168,7 @@ class _Pool(Layer):
             return x
         n, c, h, w = x.shape
         shape = (n, c, h + 2 * ph, w + 2 * pw)
-        padded = _logical(self.scratch("padded", _stored(shape, layout), x.dtype), layout)
+        padded = self.scratch("padded", shape, x.dtype, layout)
         padded.fill(-np.inf if self.reduce == "max" else 0.0)
         padded[:, :, ph : ph + h, pw : pw + w] = x
         return padded
@@ -232,8 +219,7 @@ class _Pool(Layer):
         padded_shape = (n, c, h + 2 * ph, w + 2 * pw)
         simple = self._simple()
         if ph or pw:
-            buffer = self.scratch("grad_padded", _stored(padded_shape, layout), grad.dtype)
-            target = _logical(buffer, layout)
+            target = self.scratch("grad_padded", padded_shape, grad.dtype, layout)
             target.fill(0.0)
         else:
             target = self.result_array("grad_x", padded_shape, grad.dtype, layout)

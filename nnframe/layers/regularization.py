@@ -20,6 +20,7 @@ from nnframe.checks import (
 from nnframe.errors import ShapeError
 from nnframe.layers.base import Layer, layer
 from nnframe.layers.deferred import defer
+from nnframe.layers.geometry import memory_order
 from nnframe.layers.registry import register
 from nnframe.layers.spec import InputSpec
 from nnframe.parameter import Buffer, Parameter
@@ -168,13 +169,6 @@ class _BatchNorm(Layer):
         self.running_mean = Buffer(np.zeros(self.num_features, dtype=self.dtype))
         self.running_var = Buffer(np.ones(self.num_features, dtype=self.dtype))
 
-    def _work_like(self, name: str, a: np.ndarray) -> np.ndarray:
-        """A reused work array shaped like ``a`` and laid out like it (channels last or not)."""
-        if a.ndim > 2 and _channel_rows(a) is not None:
-            moved = (a.shape[0], *a.shape[2:], a.shape[1])
-            return np.moveaxis(self.scratch(name, moved, a.dtype), -1, 1)
-        return self.scratch(name, a.shape, a.dtype)
-
     def _ones(self, a: np.ndarray) -> np.ndarray:
         """Ones for :func:`_channel_sums` over ``a``, from a reused work array."""
         ones = self.scratch("ones", (a.size // a.shape[1],), a.dtype)
@@ -200,7 +194,8 @@ class _BatchNorm(Layer):
             ones = self._ones(x)
             mean = _channel_sums(x, ones) / n
             x_hat = x - mean.reshape(channels)  # centred for now; x's memory layout
-            square = np.multiply(x_hat, x_hat, out=self._work_like("work", x_hat))
+            work = self.scratch("work", x_hat.shape, x_hat.dtype, memory_order(x_hat))
+            square = np.multiply(x_hat, x_hat, out=work)
             var = _channel_sums(square, ones) / n
             # Deferred: in a model, the statistics move only once its whole forward has
             # succeeded (see nnframe.layers.deferred).
@@ -224,7 +219,8 @@ class _BatchNorm(Layer):
         weight, bias = self.weight, self.bias
         channels = (-1,) + (1,) * (grad_y.ndim - 2)
         ones = self._ones(grad_y)
-        product = np.multiply(grad_y, x_hat, out=self._work_like("work", grad_y))
+        work = self.scratch("work", grad_y.shape, grad_y.dtype, memory_order(grad_y))
+        product = np.multiply(grad_y, x_hat, out=work)
         grad_weight = _channel_sums(product, ones)
         grad_bias = _channel_sums(grad_y, ones)
         # A frozen parameter gets no gradient (its sum above is still needed for grad_x).
